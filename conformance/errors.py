@@ -1,0 +1,54 @@
+"""Errors raised by graph-conformance, each carrying the fields a message needs.
+
+    ConformanceError                 base of everything below; ``exit_code`` says how the CLI ends
+    ├── UsageError                   bad command line or configuration (exit 2)
+    ├── DocError                     a doc page could not be read as documentation (exit 2)
+    │   └── DocJsonError             JSON in a doc page that no known repair explains (page:line:col)
+    └── SchemaDriftError             committed schemas differ from what the docs derive (exit 1)
+
+The CLI prints ``str(error)`` and exits with ``error.exit_code``; no traceback reaches the user.
+"""
+
+from __future__ import annotations
+
+
+class ConformanceError(Exception):
+    """Base class: a failure the user can act on, with a one-line message."""
+
+    exit_code = 2
+
+
+class UsageError(ConformanceError):
+    """The command line or configuration is wrong."""
+
+
+class DocError(ConformanceError):
+    """A documentation page could not be read."""
+
+    def __init__(self, page: str, line: int, message: str) -> None:
+        self.page = page
+        self.line = line
+        self.message = message
+        super().__init__(f"{page}:{line}: {message}")
+
+
+class DocJsonError(DocError):
+    """JSON in a doc page is broken in a way that no known repair covers."""
+
+    def __init__(self, page: str, line: int, column: int, message: str) -> None:
+        self.column = column
+        DocError.__init__(self, page, line, message)
+        self.args = (f"{page}:{line}:{column}: {message}",)
+
+    def __str__(self) -> str:
+        return f"{self.page}:{self.line}:{self.column}: {self.message}"
+
+
+class SchemaDriftError(ConformanceError):
+    """The committed derived schemas no longer match the documentation."""
+
+    exit_code = 1
+
+    def __init__(self, differences: list[str]) -> None:
+        self.differences = differences
+        super().__init__("\n".join(differences))
