@@ -1,0 +1,1 @@
+"""Root conftest: kept thin. Test fixtures live in tests/conftest.py."""
