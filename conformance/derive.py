@@ -226,7 +226,9 @@ def _collect_examples(pages: list[Page], types: dict[str, dict[str, TypeFacts]])
     return examples
 
 
-def _enum_schemas(version: str, enums: dict[str, EnumFacts], conflicts: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def _enum_schemas(
+    version: str, enums: dict[str, EnumFacts], conflicts: list[dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
     result: dict[str, dict[str, Any]] = {}
     for name in sorted(enums):
         variants = enums[name].members
@@ -247,9 +249,7 @@ def _enum_schemas(version: str, enums: dict[str, EnumFacts], conflicts: list[dic
     return result
 
 
-def _property_schema(
-    facts: list[PropertyFact], enum_names: set[str], nullable: bool
-) -> tuple[dict[str, Any], bool]:
+def _property_schema(facts: list[PropertyFact], enum_names: set[str], nullable: bool) -> tuple[dict[str, Any], bool]:
     """The schema of one property; the flag says whether its pages disagree on its type."""
     variants: dict[tuple[str, bool], list[PropertyFact]] = defaultdict(list)
     for fact in facts:
@@ -282,7 +282,9 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
     return {"anyOf": [schema, {"type": "null"}]}
 
 
-def _type_document(version: str, facts: TypeFacts, enum_schemas: dict[str, dict[str, Any]], conflicts: list[dict[str, Any]]) -> dict[str, Any]:
+def _type_document(
+    version: str, facts: TypeFacts, enum_schemas: dict[str, dict[str, Any]], conflicts: list[dict[str, Any]]
+) -> dict[str, Any]:
     properties: dict[str, Any] = {}
     used_enums: set[str] = set()
     for name in sorted(facts.properties):
@@ -295,12 +297,17 @@ def _type_document(version: str, facts: TypeFacts, enum_schemas: dict[str, dict[
                     "version": version,
                     "subject": f"{facts.name}.{name}",
                     "alternatives": [
-                        {"type": f"{f.graph_type} collection" if f.collection else f.graph_type, "sources": [source(f.page, f.line)]}
+                        {
+                            "type": f"{f.graph_type} collection" if f.collection else f.graph_type,
+                            "sources": [source(f.page, f.line)],
+                        }
                         for f in sorted(facts.properties[name], key=lambda f: (f.page, f.line))
                     ],
                 }
             )
-        used_enums.update(t for t, _ in {(f.graph_type, f.collection) for f in facts.properties[name]} if t in enum_schemas)
+        used_enums.update(
+            t for t, _ in {(f.graph_type, f.collection) for f in facts.properties[name]} if t in enum_schemas
+        )
         properties[name] = schema
     for name in sorted(set(facts.seen) - set(facts.properties)):
         # Shown in examples, typed by no table: documented to exist, type unknown.
@@ -342,7 +349,9 @@ def _documented_errors(page: Page) -> list[dict[str, Any]]:
             for line, cells in table.rows:
                 status = re.match(r"\s*(\d{3})", cells[status_at]) if len(cells) > status_at else None
                 if status and len(cells) > code_at:
-                    errors.append({"status": int(status.group(1)), "code": cells[code_at].strip("` "), **source(page.path, line)})
+                    errors.append(
+                        {"status": int(status.group(1)), "code": cells[code_at].strip("` "), **source(page.path, line)}
+                    )
     for statement in page.statuses:
         if statement.kind == "error":
             errors.append({"status": statement.status, "code": None, **source(page.path, statement.line)})
@@ -365,7 +374,11 @@ def _error_document(version: str, errors: list[dict[str, Any]]) -> dict[str, Any
                 "type": "object",
                 "required": ["code", "message"],
                 "properties": {
-                    "code": {"type": "string", "minLength": 1, "x-documented-codes": {c: _sorted_sources(codes[c]) for c in sorted(codes)}},
+                    "code": {
+                        "type": "string",
+                        "minLength": 1,
+                        "x-documented-codes": {c: _sorted_sources(codes[c]) for c in sorted(codes)},
+                    },
                     "message": {"type": "string"},
                     "innerError": {
                         "type": "object",
@@ -396,7 +409,7 @@ def canonical_path(path: str) -> str:
 
 def _matches(template: str, concrete: str) -> bool:
     t_parts, c_parts = canonical_path(template).split("/"), canonical_path(concrete).split("/")
-    return len(t_parts) == len(c_parts) and all(t == "{id}" or t == c for t, c in zip(t_parts, c_parts))
+    return len(t_parts) == len(c_parts) and all(t == "{id}" or t == c for t, c in zip(t_parts, c_parts, strict=False))
 
 
 @dataclass
@@ -439,7 +452,9 @@ def _collect_operations(pages: list[Page]) -> dict[str, dict[tuple[str, str], Op
         current: list[OperationFacts] = page_ops
         for example in page.examples:
             if example.kind == "request" and example.method and example.path:
-                current = [op for op in page_ops if op.method == example.method and _matches(op.canonical, example.path)] or page_ops
+                current = [
+                    op for op in page_ops if op.method == example.method and _matches(op.canonical, example.path)
+                ] or page_ops
                 odata = example.annotation.get("@odata.type")
                 if isinstance(odata, str):
                     for op in current:
@@ -459,7 +474,9 @@ def _display_key(op: OperationFacts) -> str:
     return f"{op.method} {best}"
 
 
-def _operations_document(version: str, ops: dict[tuple[str, str], OperationFacts], conflicts: list[dict[str, Any]]) -> dict[str, Any]:
+def _operations_document(
+    version: str, ops: dict[tuple[str, str], OperationFacts], conflicts: list[dict[str, Any]]
+) -> dict[str, Any]:
     entries: dict[str, Any] = {}
     for op in ops.values():
         key = _display_key(op)
@@ -470,7 +487,9 @@ def _operations_document(version: str, ops: dict[tuple[str, str], OperationFacts
                     "kind": "success-status",
                     "version": version,
                     "subject": key,
-                    "alternatives": [{"status": s, "sources": _sorted_sources(op.success[s])} for s in sorted(op.success)],
+                    "alternatives": [
+                        {"status": s, "sources": _sorted_sources(op.success[s])} for s in sorted(op.success)
+                    ],
                 }
             )
         errors: dict[str, Any] = defaultdict(list)
@@ -501,7 +520,11 @@ def _cross_version_conflicts(ops: dict[str, dict[tuple[str, str], OperationFacts
                     "version": "beta,v1.0",
                     "subject": f"{key[0]} {key[1]}",
                     "alternatives": [
-                        {"version": v, "statuses": sorted(o.success), "sources": _sorted_sources(s for st in o.success.values() for s in st)}
+                        {
+                            "version": v,
+                            "statuses": sorted(o.success),
+                            "sources": _sorted_sources(s for st in o.success.values() for s in st),
+                        }
                         for v, o in (("beta", beta), ("v1.0", v1))
                     ],
                 }
@@ -533,7 +556,9 @@ def derive(pages: list[Page]) -> Derived:
         files[f"{version}/operations.json"] = _operations_document(version, ops[version], conflicts)
     conflicts.extend(_cross_version_conflicts(ops))
     files["conflicts.json"] = {"conflicts": sorted(conflicts, key=lambda c: (c["version"], c["kind"], c["subject"]))}
-    repairs = sorted((r.as_dict() for p in pages for r in p.repairs), key=lambda r: (r["page"], r["line"], r["kind"], r["detail"]))
+    repairs = sorted(
+        (r.as_dict() for p in pages for r in p.repairs), key=lambda r: (r["page"], r["line"], r["kind"], r["detail"])
+    )
     notes = sorted({n for p in pages for n in p.notes})
     files["repairs.json"] = {"repairs": repairs, "notes": notes}
     return Derived(files, examples)

@@ -21,9 +21,7 @@ from typing import Any
 
 from conformance.errors import DocJsonError
 
-PLACEHOLDERS = frozenset(
-    {"String (timestamp)", "String (identifier)", "String", "Binary", "Boolean", "Integer"}
-)
+PLACEHOLDERS = frozenset({"String (timestamp)", "String (identifier)", "String", "Binary", "Boolean", "Integer"})
 _VALUE_ENDINGS = frozenset('"0123456789}]el')  # last character of a complete JSON value
 _MAX_REPAIRS = 50
 
@@ -105,9 +103,7 @@ def loads(text: str, page: str, first_line: int) -> tuple[Any, list[Repair]]:
                 current = current[: prev + 1] + "," + current[prev + 1 :]
                 continue
             line, col = _line_col(text, original_pos(pos), first_line)
-            raise DocJsonError(
-                page, line, col, f"invalid JSON ({exc.msg}) that no known repair covers"
-            ) from None
+            raise DocJsonError(page, line, col, f"invalid JSON ({exc.msg}) that no known repair covers") from None
     else:  # pragma: no cover - a page would need more than 50 defects in one block
         raise DocJsonError(page, first_line, 1, "too many JSON defects in one block")
 

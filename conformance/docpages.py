@@ -33,18 +33,26 @@ _HEADER_LINE = re.compile(r"^[A-Za-z][A-Za-z0-9-]*: ")
 _FENCE = re.compile(r"^\s*```\s*([\w.-]*)")
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*$")
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
-_STATUS_TEXT = re.compile(
-    r"returns? an? `?(\d{3})(?: [A-Za-z ]+?)?`? (response|error) code", re.IGNORECASE
-)
+_STATUS_TEXT = re.compile(r"returns? an? `?(\d{3})(?: [A-Za-z ]+?)?`? (response|error) code", re.IGNORECASE)
 _RESPONSE_TYPE = re.compile(
     r"response code and an? (?:updated |new )?\[?([A-Za-z]+)\]?(?:\([^)]*\))? (?:object|collection)"
 )
 _VERSION_URL = re.compile(r"graph\.microsoft\.com/(beta|v1\.0)/", re.IGNORECASE)
 _RENDERED_HEADINGS = frozenset(
     {
-        "Permissions", "HTTP request", "Optional query parameters", "Request headers",
-        "Request body", "Response", "Examples", "Request", "Properties", "Relationships",
-        "JSON representation", "Methods", "Error responses",
+        "Permissions",
+        "HTTP request",
+        "Optional query parameters",
+        "Request headers",
+        "Request body",
+        "Response",
+        "Examples",
+        "Request",
+        "Properties",
+        "Relationships",
+        "JSON representation",
+        "Methods",
+        "Error responses",
     }
 )
 # Flattened table headers of the rendered form, and how many leading words make the type column.
@@ -297,14 +305,18 @@ def _pipe_table(page: Page, lines: list[str], i: int, section: str, heading: str
     return j
 
 
-def _block(page: Page, lang: str, body: list[str], first: int, annotation: dict[str, Any], section: str, heading: str) -> None:
+def _block(
+    page: Page, lang: str, body: list[str], first: int, annotation: dict[str, Any], section: str, heading: str
+) -> None:
     """A fenced block: HTTP syntax lines, an HTTP example, or a JSON representation."""
     block_type = annotation.get("blockType")
     if lang == "json" and block_type == "resource":
         value, found = doc_json.loads("\n".join(body), page.path, first)
         page.repairs.extend(found)
         page.representations.append(
-            Representation(annotation.get("@odata.type"), annotation.get("keyProperty"), annotation.get("baseType"), value, first)
+            Representation(
+                annotation.get("@odata.type"), annotation.get("keyProperty"), annotation.get("baseType"), value, first
+            )
         )
         return
     if lang not in ("http", "msgraph-interactive", ""):
@@ -322,7 +334,9 @@ def _syntax_line(page: Page, raw: str, line: int) -> None:
     if not match:
         return
     if match.group(2):
-        page.notes.append(f"{page.path}:{line}: request line has extra verbs '{match.group(2).strip()}'; read as {match.group(1)}")
+        page.notes.append(
+            f"{page.path}:{line}: request line has extra verbs '{match.group(2).strip()}'; read as {match.group(1)}"
+        )
     page.syntax.append(SyntaxLine(match.group(1), _path_of(match.group(3), page, line), line))
 
 
@@ -337,7 +351,9 @@ def _path_of(target: str, page: Page, line: int) -> str:
     return "/" + path.lstrip("/")
 
 
-def _http_example(page: Page, body: list[str], first: int, annotation: dict[str, Any], section: str, heading: str) -> None:
+def _http_example(
+    page: Page, body: list[str], first: int, annotation: dict[str, Any], section: str, heading: str
+) -> None:
     lines = [ln for ln in body]
     k = next((n for n, ln in enumerate(lines) if ln.strip()), None)
     if k is None:
@@ -351,7 +367,9 @@ def _http_example(page: Page, body: list[str], first: int, annotation: dict[str,
     if request:
         method = request.group(1)
         if request.group(2):
-            page.notes.append(f"{page.path}:{start_line}: request line has extra verbs '{request.group(2).strip()}'; read as {method}")
+            page.notes.append(
+                f"{page.path}:{start_line}: request line has extra verbs '{request.group(2).strip()}'; read as {method}"
+            )
         path = _path_of(request.group(3), page, start_line)
         kind = "request"
     elif status_match:
@@ -372,7 +390,9 @@ def _http_example(page: Page, body: list[str], first: int, annotation: dict[str,
         if kind == "response":
             value = doc_json.unwrap_value(value, page.path, body_line, found)
         page.repairs.extend(found)
-    page.examples.append(HttpExample(kind, start_line, method, path, status, value, body_line, annotation, section, heading))
+    page.examples.append(
+        HttpExample(kind, start_line, method, path, status, value, body_line, annotation, section, heading)
+    )
 
 
 def _statuses(page: Page, line: str, number: int, section: str) -> None:

@@ -27,7 +27,8 @@ def _property_changes(rel: str, old: dict[str, Any], new: dict[str, Any]) -> Ite
         if before is None and after is not None:
             yield f"{rel}: property '{name}' is new: {after.get('x-graph-type', 'untyped')} ({_where(after)})"
         elif after is None and before is not None:
-            yield f"{rel}: property '{name}' is gone (was {before.get('x-graph-type', 'untyped')} from {_where(before)})"
+            was = before.get("x-graph-type", "untyped")
+            yield f"{rel}: property '{name}' is gone (was {was} from {_where(before)})"
         elif before is not None and after is not None and before.get("x-graph-type") != after.get("x-graph-type"):
             yield (
                 f"{rel}: property '{name}' changed type: committed {before.get('x-graph-type')}, "
@@ -63,5 +64,5 @@ def differences(committed: dict[str, Any], derived: dict[str, Any]) -> list[str]
             detail.extend(f"{rel}: {line}" for line in _leaf_changes("$", committed[rel], derived[rel]))
     lines = headline + detail
     if len(lines) > _MAX_LINES:
-        lines = lines[:_MAX_LINES] + [f"... and {len(lines) - _MAX_LINES} more differences"]
+        lines = [*lines[:_MAX_LINES], f"... and {len(lines) - _MAX_LINES} more differences"]
     return lines

@@ -3,7 +3,9 @@
 Two things that plain jsonschema does not do are enforced here:
 
 - ``format: date-time`` is checked with ``rfc3339-validator`` (without it jsonschema silently skips
-  the format); importing this module fails loudly if that checker is missing;
+  the format; the project depends on it directly rather than on the ``format-nongpl`` extra, whose
+  other checkers cost over a second of import time); importing this module fails loudly if the
+  checker is missing;
 - ``contentEncoding: base64`` (only an annotation in draft 2020-12) is a real check: the string must
   decode with ``base64.b64decode(value, validate=True)``.
 """
@@ -12,8 +14,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -24,6 +24,7 @@ from jsonschema import Draft202012Validator, FormatChecker, ValidationError, val
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from conformance import contract
 from conformance.errors import UsageError
 
 FORMAT_CHECKER = FormatChecker()
@@ -31,7 +32,9 @@ if "date-time" not in FORMAT_CHECKER.checkers:  # pragma: no cover - guarded by 
     raise ImportError("jsonschema cannot check date-time here: install jsonschema[format-nongpl]")
 
 
-def _content_encoding(validator: Any, encoding: str, instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:
+def _content_encoding(
+    validator: Any, encoding: str, instance: Any, schema: dict[str, Any]
+) -> Iterator[ValidationError]:
     if encoding != "base64" or not isinstance(instance, str):
         return
     try:
@@ -40,16 +43,9 @@ def _content_encoding(validator: Any, encoding: str, instance: Any, schema: dict
         yield ValidationError(f"{instance[:40]!r} is not valid base64")
 
 
-GraphValidator = validators.extend(Draft202012Validator, {"contentEncoding": _content_encoding})
-
-
-def default_schema_dir() -> Path:
-    """The derived schemas: inside the installed package, else the project's ``schemas/derived``."""
-    package = Path(__file__).resolve().parent
-    for candidate in (package / "schemas" / "derived", package.parent / "schemas" / "derived"):
-        if (candidate / "conflicts.json").is_file():
-            return candidate
-    raise UsageError("no derived schemas found: run 'graph-conformance derive' or reinstall the package")
+GraphValidator = validators.extend(  # type: ignore[no-untyped-call]  # jsonschema's extend is untyped
+    Draft202012Validator, {"contentEncoding": _content_encoding}
+)
 
 
 @dataclass(frozen=True)
@@ -60,35 +56,33 @@ class SchemaSet:
 
     @cached_property
     def documents(self) -> dict[str, Any]:
-        return {
-            path.relative_to(self.root).as_posix(): json.loads(path.read_text(encoding="utf-8"))
-            for path in sorted(self.root.rglob("*.json"))
-        }
+        return contract.read_documents(self.root)
 
     @cached_property
     def digest(self) -> str:
-        """A short digest of every derived file, to name the contract a run was checked against."""
-        h = hashlib.sha256()
-        for rel in sorted(self.documents):
-            h.update(rel.encode())
-            h.update((self.root / rel).read_bytes())
-        return h.hexdigest()[:12]
+        return contract.digest(self.root)
+
+    @cached_property
+    def _validatable(self) -> dict[str, dict[str, Any]]:
+        """The schemas without ``$schema``: jsonschema picks the validator class from it on every
+        ``$ref``, which would swap :data:`GraphValidator` for the stock class and drop the base64
+        check inside referenced types. The dialect is fixed to draft 2020-12 instead."""
+        return {
+            rel: {k: v for k, v in doc.items() if k != "$schema"}
+            for rel, doc in self.documents.items()
+            if isinstance(doc, dict) and "$id" in doc
+        }
 
     @cached_property
     def registry(self) -> Registry:
         resources = [
             (doc["$id"], Resource.from_contents(doc, default_specification=DRAFT202012))
-            for doc in self.documents.values()
-            if isinstance(doc, dict) and "$id" in doc
+            for doc in self._validatable.values()
         ]
         return Registry().with_resources(resources)
 
     def type_names(self, version: str) -> list[str]:
-        return sorted(
-            rel.split("/", 1)[1].removesuffix(".json")
-            for rel, doc in self.documents.items()
-            if rel.startswith(f"{version}/") and isinstance(doc, dict) and "$schema" in doc
-        )
+        return contract.type_names(self.documents, version)
 
     def schema(self, version: str, type_name: str) -> dict[str, Any]:
         try:
@@ -99,7 +93,9 @@ class SchemaSet:
         return document
 
     def validator(self, version: str, type_name: str) -> Any:
-        return GraphValidator(self.schema(version, type_name), registry=self.registry, format_checker=FORMAT_CHECKER)
+        self.schema(version, type_name)  # a clear error for an unknown type
+        schema = self._validatable[f"{version}/{type_name}.json"]
+        return GraphValidator(schema, registry=self.registry, format_checker=FORMAT_CHECKER)
 
     def errors(self, version: str, type_name: str, instance: Any) -> list[ValidationError]:
         """Every violation of the schema by ``instance``, in a stable order."""

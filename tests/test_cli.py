@@ -1,0 +1,174 @@
+"""The command line, run as a user runs it: exit codes, messages, and no tracebacks."""
+
+from __future__ import annotations
+
+import filecmp
+import shutil
+import subprocess
+import sys
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import COMMITTED, DOC_DIRS, REPO
+
+DOCS_ARGS = [a for d in DOC_DIRS for a in ("--docs", str(d))]
+
+
+def cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "conformance", *args], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+    assert "Traceback" not in result.stdout + result.stderr
+    return result
+
+
+def same_tree(a: Path, b: Path) -> list[str]:
+    """Differences between two folders, like ``diff -r`` (empty when identical)."""
+    comparison = filecmp.dircmp(a, b)
+    out = [f"only in {a}: {n}" for n in comparison.left_only] + [f"only in {b}: {n}" for n in comparison.right_only]
+    out += [f"differs: {n}" for n in comparison.diff_files if not filecmp.cmp(a / n, b / n, shallow=False)]
+    for sub in comparison.common_dirs:
+        out += same_tree(a / sub, b / sub)
+    return out
+
+
+def test_console_script_is_declared() -> None:
+    (script,) = [e for e in entry_points(group="console_scripts") if e.name == "graph-conformance"]
+    assert script.value == "conformance.cli:main"
+
+
+def test_derive_out_reproduces_the_committed_schemas_byte_for_byte(tmp_path: Path) -> None:
+    result = cli("derive", *DOCS_ARGS, "--out", str(tmp_path / "derived"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("derived 16 files into ")
+    assert same_tree(tmp_path / "derived", COMMITTED) == []
+
+
+def test_derive_out_removes_files_the_docs_no_longer_derive(tmp_path: Path) -> None:
+    stale = tmp_path / "derived" / "v1.0" / "oldType.json"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("{}")
+    assert cli("derive", *DOCS_ARGS, "--out", str(tmp_path / "derived")).returncode == 0
+    assert not stale.exists()
+
+
+def test_derive_check_passes_on_the_committed_schemas() -> None:
+    result = cli("derive", "--check", *DOCS_ARGS)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "match the docs: 50 pages, 16 files, 84 repairs, 4 conflicts" in result.stdout
+
+
+def edited_copy(tmp_path: Path, rel: str, old: str, new: str) -> list[str]:
+    for d in DOC_DIRS:
+        shutil.copytree(d, tmp_path / d.name)
+    page = tmp_path / rel
+    page.chmod(0o644)
+    text = page.read_text(encoding="utf-8")
+    assert text.count(old) == 1
+    page.write_text(text.replace(old, new), encoding="utf-8")
+    return [a for d in DOC_DIRS for a in ("--docs", str(tmp_path / d.name))]
+
+
+def test_derive_check_fails_naming_the_property_and_the_page_after_a_type_edit(tmp_path: Path) -> None:
+    args = edited_copy(
+        tmp_path, "graph-docs/v1.0/resources/qrcode.md", "|expireDateTime|DateTimeOffset|", "|expireDateTime|Int32|"
+    )
+    result = cli("derive", "--check", *args, "--against", str(COMMITTED))
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert lines[1] == (
+        "  v1.0/qrCode.json: property 'expireDateTime' changed type: committed DateTimeOffset, "
+        "docs now say Int32 (graph-docs/v1.0/resources/qrcode.md:39)"
+    )
+    assert (
+        'v1.0/qrCode.json: $.properties.expireDateTime.type: committed ["string", "null"], docs now give ["integer", "null"]'
+        in result.stdout
+    )
+
+
+def test_derive_check_fails_when_a_documented_status_changes(tmp_path: Path) -> None:
+    args = edited_copy(tmp_path, "graph-docs/beta/api/qrcode-delete.md", "HTTP/1.1 204 No Content", "HTTP/1.1 200 OK")
+    result = cli("derive", "--check", *args, "--against", str(COMMITTED))
+    assert result.returncode == 1
+    assert "beta/operations.json: $.operations" in result.stdout and "success" in result.stdout
+
+
+def test_unrepairable_json_exits_2_with_page_line_column(tmp_path: Path) -> None:
+    args = edited_copy(
+        tmp_path,
+        "graph-docs/v1.0/api/qrpin-update.md",
+        '"forceChangePinNextSignIn": true',
+        '"forceChangePinNextSignIn": tru',
+    )
+    result = cli("derive", *args, "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "graph-conformance: error: graph-docs/v1.0/api/qrpin-update.md:108:31: invalid JSON (Expecting value) "
+        "that no known repair covers"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["derive", "--docs", "/nonexistent/docs", "--out", "/tmp/x"],
+            "graph-conformance: error: derive: --docs /nonexistent/docs: no such directory",
+        ),
+        (
+            ["derive", "--docs", str(REPO / "conformance"), "--out", "/tmp/x"],
+            f"graph-conformance: error: derive: --docs {REPO / 'conformance'}: no doc pages (*.md, *.txt) found",
+        ),
+        (
+            ["derive", "--docs", str(DOC_DIRS[0]), "--against", "/tmp"],
+            "graph-conformance: error: derive: --against goes with --check",
+        ),
+        (
+            ["run", "--schemas", "/nonexistent/schemas"],
+            "graph-conformance: error: no derived schemas in /nonexistent/schemas",
+        ),
+    ],
+)
+def test_usage_errors_exit_2_with_one_clear_line(args: list[str], message: str) -> None:
+    result = cli(*args)
+    assert (result.returncode, result.stderr.strip()) == (2, message)
+
+
+def test_a_page_with_no_version_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "page.md").write_text("---\ntitle: x\n---\n\nno version anywhere\n")
+    result = cli("derive", "--docs", str(tmp_path), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"graph-conformance: error: {tmp_path.name}/page.md:1: cannot tell the API version "
+        "(no beta/v1.0 path, URL or beta disclaimer)"
+    )
+
+
+def test_argparse_usage_error_exits_2() -> None:
+    result = cli("derive", "--check")
+    assert result.returncode == 2
+    assert "the following arguments are required: --docs" in result.stderr
+
+
+def test_run_shows_the_derived_schemas_it_found(tmp_path: Path) -> None:
+    result = cli("run", cwd=tmp_path)  # from any folder: the installed schemas are found
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "derived schemas in" in lines[0] and "(digest " in lines[0]
+    assert lines[1].startswith(
+        "  beta: 6 schemas (graphError, qrCode, qrCodeImageDetails, qrCodePinAuthenticationMethod, "
+    )
+    assert lines[2].startswith("  v1.0: 6 schemas (") and lines[2].endswith("14 documented operations")
+    assert lines[-1] == "the scenario engine is not built yet: no scenario was run"
+
+
+def test_help_does_not_import_heavy_modules() -> None:
+    code = (
+        "import sys\nfrom conformance import cli\ntry:\n    cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('msal', 'jsonschema', 'httpx', 'yaml', 'starlette') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert result.stdout.splitlines()[-1] == "[]"
