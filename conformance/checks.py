@@ -1,0 +1,239 @@
+"""One exchange against one step's expectations -> every violation and every drift warning.
+
+Checks are generators: a step's expectations are all checked, and every failure is reported, each
+with the JSON path, what was expected, what came, and the doc page that says so. Properties the
+derived schemas do not mention are drift warnings, not failures.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from conformance import jsonpath, scrub
+from conformance.scenarios import Context, Step, duration, render
+from conformance.schemas import SchemaSet
+
+NOT_JSON = object()
+
+
+@dataclass(frozen=True)
+class Violation:
+    step: str
+    where: str  # a JSON path, or "status", "content-type", ...
+    expected: str
+    got: str
+    doc: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"step": self.step, "where": self.where, "expected": self.expected, "got": self.got, "doc": self.doc}
+
+    def render(self) -> str:
+        line = f"{self.where}: expected {self.expected}, got {self.got}"
+        return f"{line}\n    doc: {self.doc}" if self.doc else line
+
+
+@dataclass(frozen=True)
+class Warning:
+    step: str
+    where: str
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"step": self.step, "where": self.where, "message": self.message}
+
+    def render(self) -> str:
+        return f"{self.where}: {self.message} (warning)"
+
+
+@dataclass(frozen=True)
+class Response:
+    """What came back, as the checks see it."""
+
+    status: int
+    content_type: str
+    body: Any  # parsed JSON, None for an empty body, NOT_JSON otherwise
+    text: str
+
+
+def check_step(
+    step: Step, response: Response, context: Context, schemas: SchemaSet, docs: tuple[str, ...]
+) -> Iterator[Violation | Warning]:
+    expect = step.expect
+    doc = docs[0] if docs else None
+    if "status" in expect:
+        accepted = expect["status"] if isinstance(expect["status"], list) else [expect["status"]]
+        if response.status not in accepted:
+            wanted = " or ".join(str(s) for s in accepted)
+            yield Violation(step.name, "status", wanted, f"{response.status}{_error_hint(response)}", doc)
+    if "content_type" in expect:
+        media = response.content_type.split(";")[0].strip().lower()
+        if media != expect["content_type"].lower():
+            yield Violation(step.name, "content-type", expect["content_type"], media or "no Content-Type", doc)
+    needs_json = any(k in expect for k in ("schema", "body", "span", "error"))
+    if needs_json and (response.body is NOT_JSON or response.body is None):
+        got = "an empty body" if response.body is None else f"a non-JSON body ({scrub.describe(response.text[:60])})"
+        yield Violation(step.name, "$", "a JSON body", got, doc)
+        return
+    if "schema" in expect:
+        yield from _schema(step, response.body, expect["schema"], context.version, schemas)
+    if "error" in expect:
+        yield from _error(step, response.body, expect["error"], context.version, schemas, doc)
+    for path, assertion in expect.get("body", {}).items():
+        yield from _assertion(step, response.body, path, assertion, context, doc)
+    for span in expect.get("span", []):
+        yield from _span(step, response.body, span, doc)
+
+
+def _error_hint(response: Response) -> str:
+    body = response.body
+    if isinstance(body, dict) and isinstance(body.get("error"), dict) and isinstance(body["error"].get("code"), str):
+        return f" ({body['error']['code']})"
+    return ""
+
+
+def _provenance(schema: dict[str, Any]) -> str | None:
+    sources = schema.get("x-provenance") or []
+    return f"{sources[0]['page']}:{sources[0]['line']}" if sources else None
+
+
+def _schema(step: Step, body: Any, name: str, version: str, schemas: SchemaSet) -> Iterator[Violation | Warning]:
+    document = schemas.schema(version, name)
+    for error in (leaf for top in schemas.errors(version, name, body) for leaf in _leaves(top)):
+        parts = list(error.absolute_path)
+        key = next((p for p in reversed(parts) if isinstance(p, str)), None)
+        doc = _provenance(error.schema) or _provenance(_property_schema(document, parts)) or _first_source(document)
+        yield Violation(step.name, jsonpath.render(parts), _expected(error), scrub.describe(error.instance, key), doc)
+    yield from _drift(step, body, document, version, schemas, [])
+
+
+def _leaves(error: Any) -> list[Any]:
+    """For a failed anyOf (a nullable typed property), the errors of the non-null branch."""
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        real = [e for e in error.context if not (e.validator == "type" and e.validator_value == "null")]
+        deeper = [leaf for e in real for leaf in _leaves(e)]
+        if deeper:
+            return deeper
+    return [error]
+
+
+def _expected(error: Any) -> str:
+    schema = error.schema
+    if error.validator == "format":
+        return f"an RFC 3339 {error.validator_value}"
+    if error.validator == "contentEncoding":
+        return "base64"
+    if error.validator == "type":
+        types = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        return " or ".join(types)
+    if error.validator == "enum":
+        return "one of " + ", ".join(str(v) for v in error.validator_value)
+    if error.validator == "anyOf":
+        graph_type = schema.get("x-graph-type", "the documented type")
+        return f"{graph_type} or null" if {"type": "null"} in schema.get("anyOf", []) else str(graph_type)
+    return f"{error.validator} {error.validator_value!r}"
+
+
+def _property_schema(document: dict[str, Any], parts: list[Any]) -> dict[str, Any]:
+    prop = document.get("properties", {}).get(parts[0]) if parts else None
+    return prop if isinstance(prop, dict) else {}
+
+
+def _first_source(document: dict[str, Any]) -> str | None:
+    sources = document.get("x-sources") or []
+    return f"{sources[0]['page']}:{sources[0]['line']}" if sources else None
+
+
+def _ref_type(schema: dict[str, Any]) -> str | None:
+    for candidate in [schema, *schema.get("anyOf", [])]:
+        ref = candidate.get("$ref", "") if isinstance(candidate, dict) else ""
+        if ref.endswith(".json"):
+            return str(ref.removesuffix(".json"))
+    return None
+
+
+def _drift(step: Step, body: Any, document: dict[str, Any], version: str, schemas: SchemaSet, parts: list[Any]) -> Iterator[Warning]:
+    if not isinstance(body, dict):
+        return
+    properties = document.get("properties", {})
+    name = document.get("x-graph-type", "this type").rsplit(".", 1)[-1]
+    for key, value in body.items():
+        if "@" in key:
+            continue  # instance annotations (@odata.context, x@odata.nextLink) are not properties
+        if key not in properties:
+            yield Warning(step.name, jsonpath.render([*parts, key]), f"not documented for {name}")
+            continue
+        nested = _ref_type(properties[key])
+        if nested and isinstance(value, dict | list):
+            for index, item in enumerate(value if isinstance(value, list) else [value]):
+                where = [*parts, key, index] if isinstance(value, list) else [*parts, key]
+                yield from _drift(step, item, schemas.schema(version, nested), version, schemas, where)
+
+
+def _error(step: Step, body: Any, expected: dict[str, Any], version: str, schemas: SchemaSet, doc: str | None) -> Iterator[Violation]:
+    for error in schemas.errors(version, "graphError", body):
+        yield Violation(step.name, jsonpath.render(list(error.absolute_path)), "Graph's error envelope " + _expected(error),
+                        scrub.describe(error.instance), doc)
+    codes = expected["code"] if isinstance(expected["code"], list) else [expected["code"]]
+    got = jsonpath.find(body, "$.error.code")
+    if got is not jsonpath.MISSING and got not in codes:
+        documented = schemas.schema(version, "graphError")["properties"]["error"]["properties"]["code"].get("x-documented-codes", {})
+        sources = [s for c in codes for s in documented.get(c, [])]
+        cite = f"{sources[0]['page']}:{sources[0]['line']}" if sources else doc
+        yield Violation(step.name, "$.error.code", " or ".join(codes), scrub.describe(got), cite)
+
+
+def _assertion(step: Step, body: Any, path: str, assertion: dict[str, Any], context: Context, doc: str | None) -> Iterator[Violation | Warning]:
+    value = jsonpath.find(body, path)
+    parts = jsonpath.parse(path)
+    key = next((p for p in reversed(parts) if isinstance(p, str)), None)
+    got = "nothing (absent)" if value is jsonpath.MISSING else scrub.describe(value, key)
+    (kind, operand), = assertion.items()
+    if scrub.is_placeholder(value) and kind in ("equals", "matches", "one_of"):
+        yield Warning(step.name, path, f"value is redacted in the cassette; '{kind}' was checked when it was recorded")
+        return
+    if kind == "absent":
+        ok, wanted = value is jsonpath.MISSING, "no such member"
+    elif kind == "present":
+        ok, wanted = value is not jsonpath.MISSING, "the member to be present"
+    elif kind == "is_null":
+        ok, wanted = value is None, "null"
+    elif kind == "not_null":
+        ok, wanted = value is not jsonpath.MISSING and value is not None, "a value (not null)"
+    elif kind == "equals":
+        target = render(operand, context)
+        ok, wanted = value == target, scrub.describe(target, key)
+    elif kind == "matches":
+        ok = isinstance(value, str) and re.search(operand, value) is not None
+        wanted = f"a string matching /{operand}/"
+    else:  # one_of
+        choices = render(operand, context)
+        ok, wanted = value in choices, "one of " + ", ".join(scrub.describe(c) for c in choices)
+    if not ok:
+        yield Violation(step.name, path, wanted, got, doc)
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _span(step: Step, body: Any, span: dict[str, str], doc: str | None) -> Iterator[Violation]:
+    start, end = _parse_time(jsonpath.find(body, span["from"])), _parse_time(jsonpath.find(body, span["to"]))
+    where = f"{span['to']} - {span['from']}"
+    if start is None or end is None or start.tzinfo is None or end.tzinfo is None:
+        got = f"{scrub.describe(jsonpath.find(body, span['from']))} and {scrub.describe(jsonpath.find(body, span['to']))}"
+        yield Violation(step.name, where, "two date-times with offsets", got, doc)
+        return
+    length = end - start
+    if "at_most" in span and length > duration(span["at_most"]):
+        yield Violation(step.name, where, f"at most {span['at_most']}", str(length), doc)
+    if "at_least" in span and length < duration(span["at_least"]):
+        yield Violation(step.name, where, f"at least {span['at_least']}", str(length), doc)

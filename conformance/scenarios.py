@@ -1,0 +1,423 @@
+"""YAML scenarios -> frozen :class:`Scenario` objects, with every error at once as ``file:line``.
+
+A scenario file is plain YAML data validated by ``scenario.schema.json`` (shipped beside this
+module). No custom tags, nothing in a file names code. Errors read::
+
+    scenarios/qr.yaml:6: $.steps[0].expect: unknown key 'bodySchem' (did you mean 'body'?)
+
+Templates in request paths, headers, bodies and expected values use a small grammar, no eval:
+``{user}``, ``{version}``, a captured variable ``{qr_id}``, and times relative to the case's clock
+``{now}``, ``{now+1h}``, ``{now-30m}``, ``{now+395d}`` (units s, m, h, d); ``{{`` is a literal ``{``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from conformance.errors import ConformanceError
+
+SCHEMA_PATH = Path(__file__).with_name("scenario.schema.json")
+READ_METHODS = frozenset({"GET"})
+_TEMPLATE = re.compile(r"\{\{|\{([^{}]*)\}")
+_NOW = re.compile(r"^now(?:([+-])(\d+)([smhd]))?$")
+_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+BUILTIN_VARIABLES = ("user", "version")
+
+
+class ScenarioError(ConformanceError):
+    """One or more scenario files are malformed; ``problems`` lists every one as ``file:line: ...``."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+# --- the model -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    headers: dict[str, str]
+    json: Any
+    has_json: bool
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    request: Request
+    expect: dict[str, Any]
+    capture: dict[str, str]
+    line: int
+    phase: str  # "given", "step" or "cleanup"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    id: str
+    title: str
+    docs: tuple[str, ...]
+    versions: tuple[str, ...]
+    tags: tuple[str, ...]
+    writes: bool
+    given: tuple[Step, ...]
+    steps: tuple[Step, ...]
+    cleanup: tuple[Step, ...]
+    file: str
+    line: int
+
+    @property
+    def location(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+# --- templates -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Context:
+    """What templates can refer to while a case runs."""
+
+    user: str
+    version: str
+    now: datetime
+    variables: dict[str, Any] = field(default_factory=dict)
+
+
+def template_names(text: str) -> Iterator[str]:
+    for match in _TEMPLATE.finditer(text):
+        if match.group(0) != "{{":
+            yield match.group(1)
+
+
+def _value_of(name: str, context: Context) -> Any:
+    now = _NOW.match(name)
+    if now:
+        moment = context.now
+        if now.group(1):
+            delta = timedelta(**{_UNITS[now.group(3)]: int(now.group(2))})
+            moment = moment + delta if now.group(1) == "+" else moment - delta
+        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if name == "user":
+        return context.user
+    if name == "version":
+        return context.version
+    if name in context.variables:
+        return context.variables[name]
+    raise KeyError(name)
+
+
+def render(value: Any, context: Context) -> Any:
+    """Fill the templates in ``value`` (strings, lists and mappings, recursively)."""
+    if isinstance(value, dict):
+        return {render(k, context): render(v, context) for k, v in value.items()}
+    if isinstance(value, list):
+        return [render(v, context) for v in value]
+    if not isinstance(value, str):
+        return value
+    whole = _TEMPLATE.fullmatch(value)
+    if whole and whole.group(0) != "{{":
+        return _value_of(whole.group(1), context)  # a lone template keeps the captured value's type
+    return _TEMPLATE.sub(lambda m: "{" if m.group(0) == "{{" else str(_value_of(m.group(1), context)), value)
+
+
+def duration(text: str) -> timedelta:
+    match = _DURATION.match(text)
+    if not match or text in ("P", "PT"):
+        raise ValueError(f"not an ISO 8601 duration: {text!r}")
+    days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
+    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+
+
+# --- loading -------------------------------------------------------------------------------------
+
+
+@cache
+def _validator() -> Any:
+    from jsonschema import Draft202012Validator, FormatChecker
+
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return Draft202012Validator(schema, format_checker=FormatChecker(["regex"]))
+
+
+def _json_path(path: Iterator[Any] | list[Any]) -> str:
+    out = "$"
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", str(part)):
+            out += f".{part}"
+        else:
+            out += f"[{json.dumps(part)}]"
+    return out
+
+
+class _Lines:
+    """JSON path (as a tuple) -> 1-based line, from the YAML node tree."""
+
+    def __init__(self) -> None:
+        self.lines: dict[tuple[Any, ...], int] = {}
+        self.problems: list[tuple[int, str]] = []
+
+    def walk(self, node: yaml.Node, path: tuple[Any, ...]) -> None:
+        self.lines[path] = node.start_mark.line + 1
+        if node.tag.startswith("!") and not node.tag.startswith("tag:yaml.org"):
+            self.problems.append((node.start_mark.line + 1, f"{_json_path(list(path))}: custom YAML tag {node.tag} is not allowed; write plain data"))
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key, value in node.value:
+                name = key.value
+                if name in seen:
+                    self.problems.append((key.start_mark.line + 1, f"{_json_path(list(path))}: duplicate key '{name}' (first at line {seen[name]})"))
+                seen[name] = key.start_mark.line + 1
+                self.lines[(*path, name, "<key>")] = key.start_mark.line + 1
+                self.walk(value, (*path, name))
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                self.walk(item, (*path, index))
+
+    def line(self, path: tuple[Any, ...], key: str | None = None) -> int:
+        if key is not None and (*path, key, "<key>") in self.lines:
+            return self.lines[(*path, key, "<key>")]
+        while path not in self.lines and path:
+            path = path[:-1]
+        return self.lines.get(path, 1)
+
+
+def _suggest(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+_TYPE_NAMES = {"string": "a string", "integer": "an integer", "boolean": "true or false", "object": "a mapping",
+               "array": "a list", "number": "a number", "null": "null"}
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    return {dict: "a mapping", list: "a list", str: "a string", int: "an integer", float: "a number"}.get(type(value), type(value).__name__)
+
+
+def _schema_problems(data: Any, lines: _Lines) -> Iterator[tuple[int, str]]:
+    for error in _validator().iter_errors(data):
+        path = tuple(error.absolute_path)
+        where = _json_path(list(path))
+        kind = error.validator
+        if kind == "additionalProperties":
+            allowed = sorted(error.schema.get("properties", {}))
+            for key in sorted(set(error.instance) - set(allowed)):
+                fix = _suggest(key, allowed) or f" (allowed: {', '.join(allowed)})"
+                yield lines.line(path, key), f"{where}: unknown key '{key}'{fix}"
+        elif kind == "required":
+            missing = re.search(r"'([^']+)' is a required property", error.message)
+            name = missing.group(1) if missing else error.message
+            yield lines.line(path), f"{where}: missing required key '{name}'"
+        elif kind == "type":
+            expected = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+            wanted = " or ".join(_TYPE_NAMES.get(t, t) for t in expected)
+            yield lines.line(path), f"{where}: expected {wanted}, got {_describe(error.instance)}"
+        elif kind == "enum":
+            choices = [str(c) for c in error.validator_value]
+            yield lines.line(path), f"{where}: {json.dumps(error.instance)} is not one of {', '.join(choices)}{_suggest(str(error.instance), choices)}"
+        elif kind == "pattern" and path and path[-1] == "id" and len(path) == 1:
+            yield lines.line(path), f"{where}: '{error.instance}' is not a valid id; use lower case letters, digits and dashes"
+        elif kind == "pattern" and error.validator_value == "^\\$":
+            yield lines.line(path), f"{where}: '{error.instance}' is not a JSON path; start it with '$' (e.g. '$.id')"
+        elif kind == "pattern" and error.validator_value == "^/":
+            yield lines.line(path), f"{where}: '{error.instance}' must start with '/' (a path below the version, e.g. '/users/{{user}}/...')"
+        elif kind == "pattern" and error.validator_value.startswith("^P"):
+            yield lines.line(path), f"{where}: '{error.instance}' is not an ISO 8601 duration (e.g. P395D, PT12H, PT1H30M)"
+        elif kind == "propertyNames":
+            bad = error.instance if isinstance(error.instance, str) else error.message
+            yield lines.line(path), f"{where}: bad key {bad!r}: {error.message}"
+        elif kind == "oneOf" and path and path[-1] == "status":
+            yield lines.line(path), f"{where}: status must be an HTTP status (100-599) or a list of them, got {json.dumps(error.instance)}"
+        elif kind == "anyOf" and "span" in str(error.schema_path):
+            yield lines.line(path), f"{where}: a span needs 'at_most' or 'at_least'"
+        elif kind in ("minProperties", "maxProperties") and "is_null" in error.schema.get("properties", {}):
+            names = ", ".join(sorted(error.schema.get("properties", {})))
+            yield lines.line(path), f"{where}: an assertion has exactly one of: {names}"
+        elif kind == "const":
+            yield lines.line(path), f"{where}: write true here (or remove the assertion), got {json.dumps(error.instance)}"
+        elif kind == "format" and error.validator_value == "regex":
+            yield lines.line(path), f"{where}: {json.dumps(error.instance)} is not a valid regular expression"
+        else:
+            yield lines.line(path), f"{where}: {error.message}"
+
+
+def _template_problems(data: dict[str, Any], lines: _Lines, known_schemas: set[str] | None) -> Iterator[tuple[int, str]]:
+    """Templates must name known variables; schema names must exist; writes must be declared.
+
+    Runs on data that may also have schema problems, so every access is guarded."""
+    captured: set[str] = set()
+    all_captured: set[str] = set()
+    writes = data.get("writes", False) is True
+    for phase in ("given", "steps", "cleanup"):
+        steps = data.get(phase, [])
+        if phase == "cleanup":
+            captured = all_captured  # cleanup may use anything any step captured
+        for index, step in enumerate(steps if isinstance(steps, list) else []):
+            if not isinstance(step, dict):
+                continue
+            path = (phase, index)
+            request = step.get("request") if isinstance(step.get("request"), dict) else {}
+            expect = step.get("expect") if isinstance(step.get("expect"), dict) else {}
+            strings = list(_strings(request, (*path, "request")))
+            strings += list(_strings(expect.get("body", {}), (*path, "expect", "body")))
+            for where, text in strings:
+                for name in template_names(text):
+                    if _NOW.match(name) or name in BUILTIN_VARIABLES or name in captured:
+                        continue
+                    if name.startswith("now"):
+                        problem = f"bad time template '{{{name}}}': write now, now+N or now-N with a unit s, m, h or d"
+                    else:
+                        options = sorted(captured | set(BUILTIN_VARIABLES))
+                        problem = f"unknown template variable '{{{name}}}'{_suggest(name, options)}; known here: {', '.join(options)}"
+                    yield lines.line(where), f"{_json_path(list(where))}: {problem}"
+            method = request.get("method")
+            if isinstance(method, str) and method not in READ_METHODS and not writes:
+                yield lines.line((*path, "request", "method")), (
+                    f"{_json_path([*path, 'request', 'method'])}: {method} changes the target, "
+                    "but the scenario does not say 'writes: true'"
+                )
+            schema = expect.get("schema")
+            if known_schemas is not None and isinstance(schema, str) and schema not in known_schemas:
+                yield lines.line((*path, "expect", "schema")), (
+                    f"{_json_path([*path, 'expect', 'schema'])}: unknown schema '{schema}'{_suggest(schema, sorted(known_schemas))}"
+                )
+            capture = step.get("capture")
+            for name in capture if isinstance(capture, dict) else {}:
+                captured = captured | {name}
+                all_captured.add(name)
+
+
+def _strings(value: Any, path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(key, path)
+            yield from _strings(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, (*path, index))
+
+
+def _step(raw: dict[str, Any], line: int, phase: str, index: int) -> Step:
+    request = raw["request"]
+    return Step(
+        name=raw.get("name") or f"{phase} {index + 1}: {request['method']} {request['path']}",
+        request=Request(request["method"], request["path"], dict(request.get("headers", {})), request.get("json"), "json" in request),
+        expect=dict(raw.get("expect") or {}),
+        capture=dict(raw.get("capture") or {}),
+        line=line,
+        phase=phase,
+    )
+
+
+def parse_scenario(text: str, display: str, known_schemas: set[str] | None = None) -> tuple[Scenario | None, list[str]]:
+    """Parse one file; return the scenario (None if malformed) and every problem found."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        problem = getattr(exc, "problem", None) or str(exc)
+        return None, [f"{display}:{line}: not valid YAML: {problem}"]
+    if node is None:
+        return None, [f"{display}:1: the file is empty; a scenario needs id, title, docs, versions and steps"]
+    lines = _Lines()
+    lines.walk(node, ())
+    problems = list(lines.problems)
+    if not problems:
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:  # e.g. a tag the composer accepted but the loader refuses
+            return None, [f"{display}:1: not valid YAML: {exc}"]
+        if not isinstance(data, dict):
+            problems.append((1, f"$: expected a mapping with id, title, docs, versions and steps, got {_describe(data)}"))
+        else:
+            problems.extend(_schema_problems(data, lines))
+            problems.extend(_template_problems(data, lines, known_schemas))
+    if problems:
+        return None, [f"{display}:{line}: {message}" for line, message in sorted(problems, key=lambda p: p[0])]
+
+    def steps(phase: str, key: str) -> tuple[Step, ...]:
+        return tuple(_step(s, lines.line((key, i)), phase, i) for i, s in enumerate(data.get(key, [])))
+
+    scenario = Scenario(
+        id=data["id"],
+        title=data["title"],
+        docs=tuple(data["docs"]),
+        versions=tuple(data["versions"]),
+        tags=tuple(data.get("tags", [])),
+        writes=bool(data.get("writes", False)),
+        given=steps("given", "given"),
+        steps=steps("step", "steps"),
+        cleanup=steps("cleanup", "cleanup"),
+        file=display,
+        line=lines.line(("id",)),
+    )
+    return scenario, []
+
+
+def load_scenarios(paths: list[Path], known_schemas: set[str] | None = None, base: Path | None = None) -> list[Scenario]:
+    """Every scenario under ``paths`` (files or folders of ``*.yaml``); raises with all problems."""
+    files: list[Path] = []
+    problems: list[str] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")))
+        elif path.is_file():
+            files.append(path)
+        else:
+            problems.append(f"{path}: no such scenario file or folder")
+    scenarios: list[Scenario] = []
+    seen: dict[str, str] = {}
+    for file in files:
+        display = _display(file, base)
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(f"{display}:1: cannot read: {exc}")
+            continue
+        scenario, found = parse_scenario(text, display, known_schemas)
+        problems.extend(found)
+        if scenario:
+            if scenario.id in seen:
+                problems.append(f"{scenario.location}: $.id: '{scenario.id}' is already the id of {seen[scenario.id]}")
+            else:
+                seen[scenario.id] = scenario.location
+                scenarios.append(scenario)
+    if problems:
+        raise ScenarioError(problems)
+    return scenarios
+
+
+def _display(file: Path, base: Path | None) -> str:
+    base = base or Path.cwd()
+    try:
+        return file.resolve().relative_to(base.resolve()).as_posix()
+    except ValueError:
+        return file.as_posix()
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
