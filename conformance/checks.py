@@ -155,7 +155,9 @@ def _ref_type(schema: dict[str, Any]) -> str | None:
     return None
 
 
-def _drift(step: Step, body: Any, document: dict[str, Any], version: str, schemas: SchemaSet, parts: list[Any]) -> Iterator[Warning]:
+def _drift(
+    step: Step, body: Any, document: dict[str, Any], version: str, schemas: SchemaSet, parts: list[Any]
+) -> Iterator[Warning]:
     if not isinstance(body, dict):
         return
     properties = document.get("properties", {})
@@ -173,25 +175,36 @@ def _drift(step: Step, body: Any, document: dict[str, Any], version: str, schema
                 yield from _drift(step, item, schemas.schema(version, nested), version, schemas, where)
 
 
-def _error(step: Step, body: Any, expected: dict[str, Any], version: str, schemas: SchemaSet, doc: str | None) -> Iterator[Violation]:
+def _error(
+    step: Step, body: Any, expected: dict[str, Any], version: str, schemas: SchemaSet, doc: str | None
+) -> Iterator[Violation]:
     for error in schemas.errors(version, "graphError", body):
-        yield Violation(step.name, jsonpath.render(list(error.absolute_path)), "Graph's error envelope " + _expected(error),
-                        scrub.describe(error.instance), doc)
+        yield Violation(
+            step.name,
+            jsonpath.render(list(error.absolute_path)),
+            "Graph's error envelope " + _expected(error),
+            scrub.describe(error.instance),
+            doc,
+        )
     codes = expected["code"] if isinstance(expected["code"], list) else [expected["code"]]
     got = jsonpath.find(body, "$.error.code")
     if got is not jsonpath.MISSING and got not in codes:
-        documented = schemas.schema(version, "graphError")["properties"]["error"]["properties"]["code"].get("x-documented-codes", {})
+        documented = schemas.schema(version, "graphError")["properties"]["error"]["properties"]["code"].get(
+            "x-documented-codes", {}
+        )
         sources = [s for c in codes for s in documented.get(c, [])]
         cite = f"{sources[0]['page']}:{sources[0]['line']}" if sources else doc
         yield Violation(step.name, "$.error.code", " or ".join(codes), scrub.describe(got), cite)
 
 
-def _assertion(step: Step, body: Any, path: str, assertion: dict[str, Any], context: Context, doc: str | None) -> Iterator[Violation | Warning]:
+def _assertion(
+    step: Step, body: Any, path: str, assertion: dict[str, Any], context: Context, doc: str | None
+) -> Iterator[Violation | Warning]:
     value = jsonpath.find(body, path)
     parts = jsonpath.parse(path)
     key = next((p for p in reversed(parts) if isinstance(p, str)), None)
     got = "nothing (absent)" if value is jsonpath.MISSING else scrub.describe(value, key)
-    (kind, operand), = assertion.items()
+    ((kind, operand),) = assertion.items()
     if scrub.is_placeholder(value) and kind in ("equals", "matches", "one_of"):
         yield Warning(step.name, path, f"value is redacted in the cassette; '{kind}' was checked when it was recorded")
         return
@@ -229,7 +242,9 @@ def _span(step: Step, body: Any, span: dict[str, str], doc: str | None) -> Itera
     start, end = _parse_time(jsonpath.find(body, span["from"])), _parse_time(jsonpath.find(body, span["to"]))
     where = f"{span['to']} - {span['from']}"
     if start is None or end is None or start.tzinfo is None or end.tzinfo is None:
-        got = f"{scrub.describe(jsonpath.find(body, span['from']))} and {scrub.describe(jsonpath.find(body, span['to']))}"
+        got = (
+            f"{scrub.describe(jsonpath.find(body, span['from']))} and {scrub.describe(jsonpath.find(body, span['to']))}"
+        )
         yield Violation(step.name, where, "two date-times with offsets", got, doc)
         return
     length = end - start

@@ -34,7 +34,7 @@ def find(document: Any, path: str) -> Any:
     """The value at ``path``, or :data:`MISSING`."""
     value = document
     for part in parse(path):
-        if isinstance(part, int) and isinstance(value, list) and -len(value) <= part < len(value):
+        if isinstance(part, int) and isinstance(value, list) and -len(value) <= part < len(value):  # noqa: SIM114  # each branch narrows its own types
             value = value[part]
         elif isinstance(part, str) and isinstance(value, dict) and part in value:
             value = value[part]

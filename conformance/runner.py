@@ -22,6 +22,7 @@ import httpx
 from conformance import jsonpath, scrub
 from conformance.checks import NOT_JSON, Response, Violation, Warning, check_step
 from conformance.errors import ConformanceError
+from conformance.recording import CLOCK_HEADER
 from conformance.scenarios import Context, Scenario, Step, render
 from conformance.schemas import SchemaSet
 
@@ -91,7 +92,8 @@ class CaseResult:
         if self.error:
             lines.append(f"  error: {self.error}")
         by_step: dict[str, list[Violation | Warning]] = {}
-        for item in [*self.violations, *self.warnings]:
+        items: list[Violation | Warning] = [*self.violations, *self.warnings]
+        for item in items:
             by_step.setdefault(item.step, []).append(item)
         for exchange in self.exchanges:
             items = by_step.pop(exchange.step, [])
@@ -136,6 +138,7 @@ class Runner:
         retry_budget: float = 30.0,
         max_retries: int = 3,
         sleep: Callable[[float], None] = time.sleep,
+        send_clock: bool = False,
     ) -> None:
         self.client = client
         self.base_url = base_url.rstrip("/")
@@ -144,6 +147,7 @@ class Runner:
         self.retry_budget = retry_budget
         self.max_retries = max_retries
         self.sleep = sleep
+        self.send_clock = send_clock  # with cassettes: the clock travels with the requests
 
     def run(self, scenario: Scenario, version: str, now: datetime) -> CaseResult:
         result = CaseResult(scenario, version)
@@ -153,7 +157,10 @@ class Runner:
             for step in scenario.given:
                 problems = self._step(step, context, result, budget)
                 if any(isinstance(p, Violation) for p in problems):
-                    raise SetupError(f'setup step "{step.name}" failed: ' + "; ".join(p.render() for p in problems if isinstance(p, Violation)))
+                    raise SetupError(
+                        f'setup step "{step.name}" failed: '
+                        + "; ".join(p.render() for p in problems if isinstance(p, Violation))
+                    )
             for step in scenario.steps:
                 self._step(step, context, result, budget)
         except (TargetError, SetupError) as exc:
@@ -172,26 +179,42 @@ class Runner:
             headers = {k: str(v) for k, v in render(step.request.headers, context).items()}
             body = render(step.request.json, context) if step.request.has_json else None
         except KeyError as exc:
-            problem = Violation(step.name, "request", f"a value for {{{exc.args[0]}}}", "nothing captured", None)
-            result.violations.append(problem)
-            return [problem]
+            missing = Violation(step.name, "request", f"a value for {{{exc.args[0]}}}", "nothing captured", None)
+            result.violations.append(missing)
+            return [missing]
+        if self.send_clock:
+            headers.setdefault(CLOCK_HEADER, context.now.strftime("%Y-%m-%dT%H:%M:%SZ"))
         exchange, response = self._send(step, path, headers, body, budget, result)
         result.exchanges.append(exchange)
         problems = list(check_step(step, response, context, self.schemas, result.scenario.docs))
         if exchange.attempts > 1 and response.status in RETRY_STATUSES:
-            problems.append(Violation(step.name, "status", f"an answer within the retry budget ({self.retry_budget:g}s)",
-                                      f"{response.status} after {exchange.attempts - 1} retries", None))
+            problems.append(
+                Violation(
+                    step.name,
+                    "status",
+                    f"an answer within the retry budget ({self.retry_budget:g}s)",
+                    f"{response.status} after {exchange.attempts - 1} retries",
+                    None,
+                )
+            )
         for name, capture_path in step.capture.items():
             value = jsonpath.find(response.body, capture_path) if response.body is not NOT_JSON else jsonpath.MISSING
             if value is jsonpath.MISSING:
-                problems.append(Violation(step.name, capture_path, f"a value to capture as '{name}'", "nothing (absent)", None))
+                problems.append(
+                    Violation(step.name, capture_path, f"a value to capture as '{name}'", "nothing (absent)", None)
+                )
             else:
                 context.variables[name] = value
         for problem in problems:
-            (result.violations if isinstance(problem, Violation) else result.warnings).append(problem)
+            if isinstance(problem, Violation):
+                result.violations.append(problem)
+            else:
+                result.warnings.append(problem)
         return problems
 
-    def _send(self, step: Step, path: str, headers: dict[str, str], body: Any, budget: list[float], result: CaseResult) -> tuple[Exchange, Response]:
+    def _send(
+        self, step: Step, path: str, headers: dict[str, str], body: Any, budget: list[float], result: CaseResult
+    ) -> tuple[Exchange, Response]:
         url = f"{self.base_url}/{result.version}{path}"
         sent = {"client-request-id": str(uuid.uuid4()), **headers}
         exchange = Exchange(step.name, step.request.method, url, scrub.scrub_headers(sent), body)
@@ -199,7 +222,10 @@ class Runner:
         while True:
             attempts += 1
             try:
-                reply = self.client.request(step.request.method, url, headers=sent, json=body if step.request.has_json else None)
+                extra: dict[str, Any] = {} if step.request.auth else {"auth": None}
+                reply = self.client.request(
+                    step.request.method, url, headers=sent, json=body if step.request.has_json else None, **extra
+                )
             except httpx.HTTPError as exc:
                 exchange.attempts = attempts
                 raise TargetError(f"{type(exc).__name__}: {exc} — while sending {exchange.summary()}") from None
@@ -207,8 +233,15 @@ class Runner:
             if reply.status_code not in RETRY_STATUSES or attempts > self.max_retries:
                 break
             if delay is None:
-                result.violations.append(Violation(step.name, "Retry-After", f"a Retry-After header on {reply.status_code}",
-                                                   repr(reply.headers.get("Retry-After")) if "Retry-After" in reply.headers else "none", None))
+                result.violations.append(
+                    Violation(
+                        step.name,
+                        "Retry-After",
+                        f"a Retry-After header on {reply.status_code}",
+                        repr(reply.headers.get("Retry-After")) if "Retry-After" in reply.headers else "none",
+                        None,
+                    )
+                )
                 delay = float(2 ** (attempts - 1))
             if delay > budget[0]:
                 break

@@ -54,6 +54,7 @@ class Request:
     headers: dict[str, str]
     json: Any
     has_json: bool
+    auth: bool = True
 
 
 @dataclass(frozen=True)
@@ -176,13 +177,23 @@ class _Lines:
     def walk(self, node: yaml.Node, path: tuple[Any, ...]) -> None:
         self.lines[path] = node.start_mark.line + 1
         if node.tag.startswith("!") and not node.tag.startswith("tag:yaml.org"):
-            self.problems.append((node.start_mark.line + 1, f"{_json_path(list(path))}: custom YAML tag {node.tag} is not allowed; write plain data"))
+            self.problems.append(
+                (
+                    node.start_mark.line + 1,
+                    f"{_json_path(list(path))}: custom YAML tag {node.tag} is not allowed; write plain data",
+                )
+            )
         if isinstance(node, yaml.MappingNode):
             seen: dict[Any, int] = {}
             for key, value in node.value:
                 name = key.value
                 if name in seen:
-                    self.problems.append((key.start_mark.line + 1, f"{_json_path(list(path))}: duplicate key '{name}' (first at line {seen[name]})"))
+                    self.problems.append(
+                        (
+                            key.start_mark.line + 1,
+                            f"{_json_path(list(path))}: duplicate key '{name}' (first at line {seen[name]})",
+                        )
+                    )
                 seen[name] = key.start_mark.line + 1
                 self.lines[(*path, name, "<key>")] = key.start_mark.line + 1
                 self.walk(value, (*path, name))
@@ -203,8 +214,15 @@ def _suggest(word: str, choices: list[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-_TYPE_NAMES = {"string": "a string", "integer": "an integer", "boolean": "true or false", "object": "a mapping",
-               "array": "a list", "number": "a number", "null": "null"}
+_TYPE_NAMES = {
+    "string": "a string",
+    "integer": "an integer",
+    "boolean": "true or false",
+    "object": "a mapping",
+    "array": "a list",
+    "number": "a number",
+    "null": "null",
+}
 
 
 def _describe(value: Any) -> str:
@@ -212,7 +230,9 @@ def _describe(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "a boolean"
-    return {dict: "a mapping", list: "a list", str: "a string", int: "an integer", float: "a number"}.get(type(value), type(value).__name__)
+    return {dict: "a mapping", list: "a list", str: "a string", int: "an integer", float: "a number"}.get(
+        type(value), type(value).__name__
+    )
 
 
 def _schema_problems(data: Any, lines: _Lines) -> Iterator[tuple[int, str]]:
@@ -231,38 +251,57 @@ def _schema_problems(data: Any, lines: _Lines) -> Iterator[tuple[int, str]]:
             yield lines.line(path), f"{where}: missing required key '{name}'"
         elif kind == "type":
             expected = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
-            wanted = " or ".join(_TYPE_NAMES.get(t, t) for t in expected)
+            wanted = " or ".join(_TYPE_NAMES.get(str(t), str(t)) for t in expected)
             yield lines.line(path), f"{where}: expected {wanted}, got {_describe(error.instance)}"
         elif kind == "enum":
             choices = [str(c) for c in error.validator_value]
-            yield lines.line(path), f"{where}: {json.dumps(error.instance)} is not one of {', '.join(choices)}{_suggest(str(error.instance), choices)}"
+            hint = _suggest(str(error.instance), choices)
+            yield lines.line(path), f"{where}: {json.dumps(error.instance)} is not one of {', '.join(choices)}{hint}"
         elif kind == "pattern" and path and path[-1] == "id" and len(path) == 1:
-            yield lines.line(path), f"{where}: '{error.instance}' is not a valid id; use lower case letters, digits and dashes"
+            yield (
+                lines.line(path),
+                f"{where}: '{error.instance}' is not a valid id; use lower case letters, digits and dashes",
+            )
         elif kind == "pattern" and error.validator_value == "^\\$":
             yield lines.line(path), f"{where}: '{error.instance}' is not a JSON path; start it with '$' (e.g. '$.id')"
         elif kind == "pattern" and error.validator_value == "^/":
-            yield lines.line(path), f"{where}: '{error.instance}' must start with '/' (a path below the version, e.g. '/users/{{user}}/...')"
+            example = "/users/{user}/..."
+            yield (
+                lines.line(path),
+                f"{where}: '{error.instance}' must start with '/' (a path below the version: {example})",
+            )
         elif kind == "pattern" and error.validator_value.startswith("^P"):
-            yield lines.line(path), f"{where}: '{error.instance}' is not an ISO 8601 duration (e.g. P395D, PT12H, PT1H30M)"
+            yield (
+                lines.line(path),
+                f"{where}: '{error.instance}' is not an ISO 8601 duration (e.g. P395D, PT12H, PT1H30M)",
+            )
         elif kind == "propertyNames":
             bad = error.instance if isinstance(error.instance, str) else error.message
             yield lines.line(path), f"{where}: bad key {bad!r}: {error.message}"
         elif kind == "oneOf" and path and path[-1] == "status":
-            yield lines.line(path), f"{where}: status must be an HTTP status (100-599) or a list of them, got {json.dumps(error.instance)}"
+            yield (
+                lines.line(path),
+                f"{where}: status must be an HTTP status (100-599) or a list of them, got {json.dumps(error.instance)}",
+            )
         elif kind == "anyOf" and "span" in str(error.schema_path):
             yield lines.line(path), f"{where}: a span needs 'at_most' or 'at_least'"
         elif kind in ("minProperties", "maxProperties") and "is_null" in error.schema.get("properties", {}):
             names = ", ".join(sorted(error.schema.get("properties", {})))
             yield lines.line(path), f"{where}: an assertion has exactly one of: {names}"
         elif kind == "const":
-            yield lines.line(path), f"{where}: write true here (or remove the assertion), got {json.dumps(error.instance)}"
+            yield (
+                lines.line(path),
+                f"{where}: write true here (or remove the assertion), got {json.dumps(error.instance)}",
+            )
         elif kind == "format" and error.validator_value == "regex":
             yield lines.line(path), f"{where}: {json.dumps(error.instance)} is not a valid regular expression"
         else:
             yield lines.line(path), f"{where}: {error.message}"
 
 
-def _template_problems(data: dict[str, Any], lines: _Lines, known_schemas: set[str] | None) -> Iterator[tuple[int, str]]:
+def _template_problems(
+    data: dict[str, Any], lines: _Lines, known_schemas: set[str] | None
+) -> Iterator[tuple[int, str]]:
     """Templates must name known variables; schema names must exist; writes must be declared.
 
     Runs on data that may also have schema problems, so every access is guarded."""
@@ -277,8 +316,8 @@ def _template_problems(data: dict[str, Any], lines: _Lines, known_schemas: set[s
             if not isinstance(step, dict):
                 continue
             path = (phase, index)
-            request = step.get("request") if isinstance(step.get("request"), dict) else {}
-            expect = step.get("expect") if isinstance(step.get("expect"), dict) else {}
+            request: dict[str, Any] = step["request"] if isinstance(step.get("request"), dict) else {}
+            expect: dict[str, Any] = step["expect"] if isinstance(step.get("expect"), dict) else {}
             strings = list(_strings(request, (*path, "request")))
             strings += list(_strings(expect.get("body", {}), (*path, "expect", "body")))
             for where, text in strings:
@@ -289,18 +328,24 @@ def _template_problems(data: dict[str, Any], lines: _Lines, known_schemas: set[s
                         problem = f"bad time template '{{{name}}}': write now, now+N or now-N with a unit s, m, h or d"
                     else:
                         options = sorted(captured | set(BUILTIN_VARIABLES))
-                        problem = f"unknown template variable '{{{name}}}'{_suggest(name, options)}; known here: {', '.join(options)}"
+                        hint = _suggest(name, options)
+                        problem = f"unknown template variable '{{{name}}}'{hint}; known here: {', '.join(options)}"
                     yield lines.line(where), f"{_json_path(list(where))}: {problem}"
             method = request.get("method")
             if isinstance(method, str) and method not in READ_METHODS and not writes:
-                yield lines.line((*path, "request", "method")), (
-                    f"{_json_path([*path, 'request', 'method'])}: {method} changes the target, "
-                    "but the scenario does not say 'writes: true'"
+                yield (
+                    lines.line((*path, "request", "method")),
+                    (
+                        f"{_json_path([*path, 'request', 'method'])}: {method} changes the target, "
+                        "but the scenario does not say 'writes: true'"
+                    ),
                 )
             schema = expect.get("schema")
             if known_schemas is not None and isinstance(schema, str) and schema not in known_schemas:
-                yield lines.line((*path, "expect", "schema")), (
-                    f"{_json_path([*path, 'expect', 'schema'])}: unknown schema '{schema}'{_suggest(schema, sorted(known_schemas))}"
+                yield (
+                    lines.line((*path, "expect", "schema")),
+                    f"{_json_path([*path, 'expect', 'schema'])}: unknown schema '{schema}'"
+                    + _suggest(schema, sorted(known_schemas)),
                 )
             capture = step.get("capture")
             for name in capture if isinstance(capture, dict) else {}:
@@ -324,7 +369,14 @@ def _step(raw: dict[str, Any], line: int, phase: str, index: int) -> Step:
     request = raw["request"]
     return Step(
         name=raw.get("name") or f"{phase} {index + 1}: {request['method']} {request['path']}",
-        request=Request(request["method"], request["path"], dict(request.get("headers", {})), request.get("json"), "json" in request),
+        request=Request(
+            request["method"],
+            request["path"],
+            dict(request.get("headers", {})),
+            request.get("json"),
+            "json" in request,
+            request.get("auth", True),
+        ),
         expect=dict(raw.get("expect") or {}),
         capture=dict(raw.get("capture") or {}),
         line=line,
@@ -352,7 +404,9 @@ def parse_scenario(text: str, display: str, known_schemas: set[str] | None = Non
         except yaml.YAMLError as exc:  # e.g. a tag the composer accepted but the loader refuses
             return None, [f"{display}:1: not valid YAML: {exc}"]
         if not isinstance(data, dict):
-            problems.append((1, f"$: expected a mapping with id, title, docs, versions and steps, got {_describe(data)}"))
+            problems.append(
+                (1, f"$: expected a mapping with id, title, docs, versions and steps, got {_describe(data)}")
+            )
         else:
             problems.extend(_schema_problems(data, lines))
             problems.extend(_template_problems(data, lines, known_schemas))
@@ -378,7 +432,9 @@ def parse_scenario(text: str, display: str, known_schemas: set[str] | None = Non
     return scenario, []
 
 
-def load_scenarios(paths: list[Path], known_schemas: set[str] | None = None, base: Path | None = None) -> list[Scenario]:
+def load_scenarios(
+    paths: list[Path], known_schemas: set[str] | None = None, base: Path | None = None
+) -> list[Scenario]:
     """Every scenario under ``paths`` (files or folders of ``*.yaml``); raises with all problems."""
     files: list[Path] = []
     problems: list[str] = []

@@ -15,7 +15,9 @@ from typing import Any
 
 PIN_KEYS = frozenset({"code", "currentPin", "newPin"})
 IMAGE_KEYS = frozenset({"binaryValue", "rawContent"})
-TOKEN_KEYS = frozenset({"access_token", "refresh_token", "id_token", "client_secret", "client_assertion", "device_code"})
+TOKEN_KEYS = frozenset(
+    {"access_token", "refresh_token", "id_token", "client_secret", "client_assertion", "device_code"}
+)
 SECRET_HEADERS = frozenset({"authorization", "cookie", "set-cookie"})
 PIN_PLACEHOLDER = "REDACTED-PIN"
 IMAGE_PLACEHOLDER = base64.b64encode(b"REDACTED-QR-IMAGE").decode()
@@ -67,8 +69,10 @@ def scrub_text(text: str) -> str:
 
 
 def scrub_headers(headers: dict[str, str]) -> dict[str, str]:
-    return {k: (BEARER_PLACEHOLDER if k.lower() == "authorization" else "REDACTED") if k.lower() in SECRET_HEADERS else v
-            for k, v in headers.items()}
+    return {
+        k: (BEARER_PLACEHOLDER if k.lower() == "authorization" else "REDACTED") if k.lower() in SECRET_HEADERS else v
+        for k, v in headers.items()
+    }
 
 
 def is_placeholder(value: Any) -> bool:

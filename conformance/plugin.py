@@ -1,0 +1,255 @@
+"""pytest plugin (entry point ``pytest11``): scenarios become parametrized cases ``<id>[<version>]``.
+
+Order: configure, addoption, hooks, then fixtures from broad to narrow scope. Loading this module
+imports only pytest and the settings table: httpx, jsonschema, PyYAML and msal are imported when a
+case runs, so installing graph-conformance costs other pytest runs nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from conformance import __version__
+from conformance.config import OPTIONS, Settings, resolve
+from conformance.errors import ConformanceError, UsageError
+
+if TYPE_CHECKING:
+    import httpx
+
+    from conformance.runner import CaseResult
+    from conformance.scenarios import Scenario
+    from conformance.schemas import SchemaSet
+
+SETTINGS_KEY = pytest.StashKey[Settings]()
+REPORT_KEY = pytest.StashKey[list[dict[str, Any]]]()
+RESULT_KEY: pytest.StashKey[CaseResult] = pytest.StashKey()
+CATALOGUE = Path(__file__).with_name("catalogue")
+
+
+@dataclass(frozen=True)
+class Case:
+    scenario: Scenario
+    version: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.scenario.id}[{self.version}]"
+
+
+CASES_KEY: pytest.StashKey[list[Case]] = pytest.StashKey()
+
+
+def _dest(flag: str) -> str:
+    return flag.lstrip("-").replace("-", "_")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "graph_writes: the case changes the target's state")
+    cli = {o.name: config.getoption(_dest(o.flag)) for o in OPTIONS}
+    ini = {o.name: config.getini(f"graph_{o.name}") for o in OPTIONS if o.ini}
+    try:
+        settings = resolve(cli, ini, record_mode=config.getoption("record_mode", default=None))
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[SETTINGS_KEY] = settings
+    config.stash[REPORT_KEY] = []
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("graph-conformance", "Microsoft Graph QR code + PIN conformance")
+    for option in OPTIONS:
+        if option.kind == "flag":
+            group.addoption(option.flag, action="store_true", dest=_dest(option.flag), help=option.help)
+        elif option.kind == "list":
+            group.addoption(option.flag, action="append", dest=_dest(option.flag), metavar="VALUE", help=option.help)
+        else:
+            group.addoption(option.flag, dest=_dest(option.flag), metavar=option.name.upper(), help=option.help)
+        if option.ini:
+            parser.addini(f"graph_{option.name}", option.help, type="args" if option.kind == "list" else "string")
+
+
+def _load_cases(config: pytest.Config) -> list[Case]:
+    if CASES_KEY in config.stash:
+        return config.stash[CASES_KEY]
+    from conformance.contract import default_schema_dir, read_documents, type_names
+    from conformance.scenarios import ScenarioError, load_scenarios
+
+    settings = config.stash[SETTINGS_KEY]
+    documents = read_documents(default_schema_dir())
+    known = {n for v in settings.versions for n in type_names(documents, v)}
+    try:
+        scenarios = load_scenarios(list(settings.scenarios) or [CATALOGUE], known, base=Path(str(config.rootpath)))
+    except ScenarioError as exc:
+        raise pytest.UsageError(
+            f"malformed scenarios ({len(exc.problems)} problems):\n" + "\n".join(exc.problems)
+        ) from None
+    cases = [Case(s, v) for s in scenarios for v in s.versions if v in settings.versions]
+    config.stash[CASES_KEY] = cases
+    return cases
+
+
+def pytest_collection(session: pytest.Session) -> None:
+    if session.config.stash[SETTINGS_KEY].base_url:
+        _load_cases(session.config)  # malformed scenarios stop the run here, as a usage error
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    settings = config.stash[SETTINGS_KEY]
+    if not settings.base_url:
+        return []
+    from conformance.contract import default_schema_dir, digest
+
+    cases = _load_cases(config)
+    target = "Microsoft Graph" if settings.is_microsoft_graph else "mock"
+    mode = {None: "live (no cassettes)", "none": "replay from cassettes"}.get(
+        settings.record_mode, f"record ({settings.record_mode})"
+    )
+    versions = ",".join(settings.versions) if len(settings.versions) == 1 else "all"
+    reproduce = f"graph-conformance run --base-url {settings.base_url} --api-version {versions} --user {settings.user}"
+    if settings.record_mode:
+        reproduce += f" --record-mode {settings.record_mode}"
+    return [
+        f"graph-conformance {__version__}: target {settings.base_url} ({target}), "
+        f"versions {', '.join(settings.versions)}, user {settings.user}, auth {settings.auth}",
+        f"graph-conformance: {mode}, cassettes {settings.cassette_dir}, schemas digest {digest(default_schema_dir())}, "
+        f"{len({c.scenario.id for c in cases})} scenarios, {len(cases)} cases",
+        f"graph-conformance: reproduce with: {reproduce}",
+    ]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "graph_case" not in metafunc.fixturenames:
+        return
+    settings = metafunc.config.stash[SETTINGS_KEY]
+    if not settings.base_url:
+        metafunc.parametrize(
+            "graph_case",
+            [pytest.param(None, marks=pytest.mark.skip(reason="no --graph-base-url given"))],
+            ids=["no-target"],
+        )
+        return
+    params = []
+    for case in _load_cases(metafunc.config):
+        marks: list[Any] = []
+        if settings.record_mode:
+            marks.append(pytest.mark.vcr)
+        if case.scenario.writes:
+            marks.append(pytest.mark.graph_writes)
+            refusal = settings.write_refusal()
+            if refusal:
+                marks.append(pytest.mark.skip(reason=refusal))
+        params.append(pytest.param(case, marks=marks, id=case.id))
+    metafunc.parametrize("graph_case", params)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    callspec = getattr(item, "callspec", None)
+    case = callspec.params.get("graph_case") if callspec is not None else None
+    if not isinstance(case, Case):
+        return report
+    from conformance.report import case_entry
+
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        result = item.stash.get(RESULT_KEY, None)
+        outcome = result.outcome if result is not None else ("skipped" if report.skipped else "error")
+        reason = None
+        if report.skipped and isinstance(report.longrepr, tuple):
+            reason = str(report.longrepr[2]).removeprefix("Skipped: ")
+        elif result is None and report.failed:
+            reason = report.longreprtext.strip().splitlines()[-1] if report.longreprtext else None
+        item.config.stash[REPORT_KEY].append(case_entry(result, case.id, outcome, reason))
+    return report
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    settings = config.stash.get(SETTINGS_KEY, None)
+    entries = config.stash.get(REPORT_KEY, [])
+    if settings is None or not settings.base_url:
+        return
+    from conformance import report
+    from conformance.contract import default_schema_dir, digest
+
+    terminalreporter.section("graph-conformance")
+    for line in report.human(entries):
+        terminalreporter.write_line(line)
+    if settings.report:
+        report.write_json(settings.report, entries, settings.public(), digest(default_schema_dir()))
+        terminalreporter.write_line(f"graph-conformance: JSON report written to {settings.report}")
+
+
+# --- fixtures, broad to narrow -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def graph_settings(request: pytest.FixtureRequest) -> Settings:
+    return request.config.stash[SETTINGS_KEY]
+
+
+@pytest.fixture(scope="session")
+def graph_schemas() -> SchemaSet:
+    from conformance.contract import default_schema_dir
+    from conformance.schemas import SchemaSet
+
+    return SchemaSet(default_schema_dir())
+
+
+@pytest.fixture(scope="session")
+def graph_client(graph_settings: Settings) -> Iterator[httpx.Client]:
+    import httpx
+
+    from conformance.auth import build_auth
+
+    with httpx.Client(
+        timeout=graph_settings.timeout, auth=build_auth(graph_settings), follow_redirects=False
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+def graph_run(
+    request: pytest.FixtureRequest,
+    graph_settings: Settings,
+    graph_client: httpx.Client,
+    graph_schemas: SchemaSet,
+    vcr_cassette_dir: str,
+    default_cassette_name: str,
+) -> Callable[[Case], CaseResult]:
+    """Run a case and fail the test with every violation it found."""
+    from conformance.recording import recorded_clock
+    from conformance.runner import Runner
+    from conformance.scenarios import utc_now
+
+    def run(case: Case) -> CaseResult:
+        __tracebackhide__ = True
+        now = utc_now()
+        if graph_settings.replaying:
+            now = recorded_clock(Path(vcr_cassette_dir) / f"{default_cassette_name}.yaml") or now
+        runner = Runner(
+            graph_client,
+            base_url=graph_settings.base_url or "",
+            user=graph_settings.user,
+            schemas=graph_schemas,
+            retry_budget=graph_settings.retry_budget,
+            send_clock=graph_settings.record_mode is not None,
+        )
+        try:
+            result = runner.run(case.scenario, case.version, now)
+        except ConformanceError as exc:  # e.g. no token could be had
+            pytest.fail(f"{case.id}: {exc}", pytrace=False)
+        request.node.stash[RESULT_KEY] = result
+        for warning in result.warnings:
+            request.node.user_properties.append(("drift", warning.render()))
+        if result.outcome != "passed":
+            pytest.fail(result.report(), pytrace=False)
+        return result
+
+    return run

@@ -1,0 +1,66 @@
+"""The JSON conformance report and the short human summary, from the cases' results."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from conformance.runner import CaseResult
+
+
+def case_entry(result: CaseResult | None, case_id: str, outcome: str, reason: str | None = None) -> dict[str, Any]:
+    entry: dict[str, Any] = {"id": case_id, "outcome": outcome, "violations": [], "warnings": [], "exchanges": []}
+    if result is not None:
+        entry["scenario"] = result.scenario.id
+        entry["version"] = result.version
+        entry["file"] = result.scenario.location
+        entry["docs"] = list(result.scenario.docs)
+        entry["violations"] = [v.as_dict() for v in result.violations]
+        entry["warnings"] = [w.as_dict() for w in result.warnings]
+        entry["exchanges"] = [e.summary() for e in result.exchanges]
+        if result.error:
+            entry["error"] = result.error
+    if reason:
+        entry["reason"] = reason
+    return entry
+
+
+def summary(cases: list[dict[str, Any]]) -> dict[str, int]:
+    counts = Counter(c["outcome"] for c in cases)
+    return {
+        "passed": counts["passed"],
+        "failed": counts["failed"],
+        "errors": counts["error"],
+        "skipped": counts["skipped"],
+        "warnings": sum(len(c["warnings"]) for c in cases),
+    }
+
+
+def write_json(path: Path, cases: list[dict[str, Any]], settings: dict[str, Any], schema_digest: str) -> None:
+    document = {"summary": summary(cases), "settings": settings, "schema_digest": schema_digest, "cases": cases}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def human(cases: list[dict[str, Any]]) -> list[str]:
+    counts = summary(cases)
+    lines = [
+        f"graph-conformance: {counts['passed']} passed, {counts['failed']} failed, {counts['errors']} errors, "
+        f"{counts['skipped']} skipped, {counts['warnings']} drift warnings"
+    ]
+    for case in cases:
+        if case["outcome"] in ("failed", "error"):
+            first = case["violations"][0] if case["violations"] else None
+            detail = (
+                f"{first['where']}: expected {first['expected']}, got {first['got']}"
+                if first
+                else case.get("error", "")
+            )
+            more = f" (+{len(case['violations']) - 1} more)" if len(case["violations"]) > 1 else ""
+            lines.append(f"  {case['outcome'].upper()} {case['id']}: {detail}{more}")
+    drift = Counter(f"{w['where']}: {w['message']}" for c in cases for w in c["warnings"])
+    for text, count in sorted(drift.items()):
+        lines.append(f"  drift: {text} ({count} case{'s' if count > 1 else ''})")
+    return lines

@@ -1,0 +1,113 @@
+"""A small ASGI app written for the engine's tests: just enough of the QR + PIN API to record,
+replay, throttle and authenticate against. (The project's reference mock is a separate product.)"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+METHOD = "/{version}/users/{user}/authentication/qrCodePinMethod"
+
+
+def error(status: int, code: str, request: Request) -> JSONResponse:
+    inner = {
+        "request-id": str(uuid.uuid4()),
+        "client-request-id": request.headers.get("client-request-id", ""),
+        "date": "2026-11-22T00:00:00",
+    }
+    return JSONResponse({"error": {"code": code, "message": code, "innerError": inner}}, status_code=status)
+
+
+def make_app(
+    *,
+    pin: str = "12345678",
+    image: bytes = b"<svg/>",
+    token: str | None = None,
+    throttle: list[str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Starlette:
+    """``token``: the only bearer accepted (None: any). ``throttle``: Retry-After values to answer 429 with first."""
+    state: dict[str, Any] = {}
+    pending = list(throttle or [])
+
+    def authorised(request: Request) -> bool:
+        header = request.headers.get("authorization", "")
+        return header.startswith("Bearer ") and (token is None or header == f"Bearer {token}")
+
+    async def method(request: Request) -> Response:
+        if pending:
+            return Response(status_code=429, headers={"Retry-After": pending.pop(0)})
+        if not authorised(request):
+            return error(401, "InvalidAuthenticationToken", request)
+        user = request.path_params["user"]
+        if request.method == "GET":
+            if user not in state:
+                return error(404, "itemNotFound", request)
+            return JSONResponse(
+                {**state[user], "pin": {**state[user]["pin"], "code": None}}, headers={"request-id": str(uuid.uuid4())}
+            )
+        if request.method == "DELETE":
+            return Response(status_code=204 if state.pop(user, None) else 404)
+        body = json.loads(await request.body())
+        if user in state:
+            return error(400, "tooManyQRCodePinMethod", request)
+        state[user] = {
+            "id": str(uuid.uuid4()),
+            "standardQRCode": {"id": str(uuid.uuid4()), **body["standardQRCode"], "image": None},
+            "pin": {"code": body.get("pin", {}).get("code", pin), "forceChangePinNextSignIn": True},
+            **(extra or {}),
+        }
+        created = json.loads(json.dumps(state[user]))
+        created["standardQRCode"]["image"] = {
+            "binaryValue": base64.b64encode(image).decode(),
+            "rawContent": base64.b64encode(b"ms-qrpin:v1|" + image).decode(),
+            "version": 1,
+            "errorCorrectionLevel": "l",
+        }
+        return JSONResponse(created, status_code=201, headers={"request-id": str(uuid.uuid4())})
+
+    return Starlette(routes=[Route(METHOD, method, methods=["GET", "PUT", "DELETE"])])
+
+
+class Server:
+    """A real uvicorn server on 127.0.0.1 in a thread, for as long as the ``with`` block lasts."""
+
+    def __init__(self, app: Any, **config: Any) -> None:
+        import uvicorn
+
+        self.config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", **config)
+        self.server = uvicorn.Server(self.config)
+        self.thread: Any = None
+
+    def __enter__(self) -> Server:
+        import threading
+        import time
+
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.01)
+        return self
+
+    @property
+    def port(self) -> int:
+        return int(self.server.servers[0].sockets[0].getsockname()[1])
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self.config.ssl_certfile else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
