@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
@@ -70,7 +70,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         else:
             group.addoption(option.flag, dest=_dest(option.flag), metavar=option.name.upper(), help=option.help)
         if option.ini:
-            parser.addini(f"graph_{option.name}", option.help, type="args" if option.kind == "list" else "string")
+            ini_kind: Literal["args", "string"] = "args" if option.kind == "list" else "string"
+            parser.addini(f"graph_{option.name}", option.help, type=ini_kind)
 
 
 def _load_cases(config: pytest.Config) -> list[Case]:
