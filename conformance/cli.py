@@ -8,6 +8,7 @@ so ``graph-conformance --help`` stays fast.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,10 +25,28 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    run = commands.add_parser("run", help="run the conformance suite (default target: the embedded reference mock)")
+    run = commands.add_parser("run", help="run the conformance suite against a target (a thin shell over pytest)")
+    run.add_argument("--base-url", metavar="URL", help="service root of the target, e.g. http://127.0.0.1:8000")
+    run.add_argument("--api-version", choices=("beta", "v1.0", "all"), default="all", help="API version(s) to check")
+    run.add_argument("--user", metavar="USER", help="user id or UPN the scenarios act on")
+    run.add_argument("--token", metavar="TOKEN", help="bearer token (or set GRAPH_ACCESS_TOKEN)")
     run.add_argument(
-        "--schemas", type=Path, metavar="DIR", help="derived schemas to check against (default: the installed ones)"
+        "--scenarios", type=Path, action="append", metavar="PATH", help="scenario file or folder (repeatable)"
     )
+    run.add_argument("--report-json", type=Path, metavar="PATH", help="write the JSON conformance report here")
+    run.add_argument("--junitxml", type=Path, metavar="PATH", help="write a JUnit XML report here")
+    run.add_argument(
+        "--record-mode",
+        choices=("none", "once", "new_episodes", "all", "rewrite"),
+        help="record cassettes, or replay them with 'none' (the network is then blocked)",
+    )
+    run.add_argument("--cassette-dir", type=Path, metavar="DIR", help="cassette folder (default: ./cassettes)")
+    run.add_argument("-k", dest="keyword", metavar="EXPRESSION", help="only cases whose id matches (pytest -k)")
+    run.add_argument("--allow-writes", action="store_true", help="let writing scenarios run against Microsoft Graph")
+    run.add_argument(
+        "--allowed-users", metavar="USERS", help="comma-separated users writes may act on in a live tenant"
+    )
+    run.add_argument("-v", "--verbose", action="store_true", help="one line per case")
 
     derive = commands.add_parser("derive", help="derive JSON Schemas, operations and conflicts from doc pages")
     derive.add_argument(
@@ -92,12 +111,58 @@ def _derive(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if not args.base_url:
+        return _describe_contract()
+    pytest_args = [
+        "--pyargs",
+        "conformance.suite",
+        "-p",
+        "no:cacheprovider",
+        "-c",
+        os.devnull,
+        "--rootdir",
+        os.getcwd(),
+    ]
+    pytest_args += ["--graph-base-url", args.base_url, "--graph-api-version", args.api_version]
+    optional = {
+        "--graph-user": args.user,
+        "--graph-token": args.token,
+        "--conformance-report": args.report_json,
+        "--junitxml": args.junitxml,
+        "--record-mode": args.record_mode,
+        "--graph-cassette-dir": args.cassette_dir,
+        "-k": args.keyword,
+        "--graph-allowed-users": args.allowed_users,
+    }
+    for flag, value in optional.items():
+        if value is not None:
+            pytest_args += [flag, str(value)]
+    for path in args.scenarios or []:
+        pytest_args += ["--graph-scenarios", str(path)]
+    if args.allow_writes:
+        pytest_args.append("--graph-allow-writes")
+    if args.record_mode == "none":
+        pytest_args.append("--block-network")
+    pytest_args.append("-v" if args.verbose else "-q")
+    # this process imported conformance before pytest started: nothing to rewrite, nothing to warn about
+    pytest_args += ["-W", "ignore::pytest.PytestAssertRewriteWarning"]
+    import pytest
+
+    code = pytest.main(pytest_args)
+    if code == pytest.ExitCode.OK:
+        return 0
+    if code == pytest.ExitCode.TESTS_FAILED:
+        return 1
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+        print("graph-conformance: error: no case was selected", file=sys.stderr)
+    return 2
+
+
+def _describe_contract() -> int:
     from conformance import contract
 
-    root = args.schemas or contract.default_schema_dir()
-    documents = contract.read_documents(root) if root.is_dir() else {}
-    if not documents:
-        raise UsageError(f"no derived schemas in {root}")
+    root = contract.default_schema_dir()
+    documents = contract.read_documents(root)
     print(f"graph-conformance {__version__}: derived schemas in {root} (digest {contract.digest(root)})")
     for version in ("beta", "v1.0"):
         names = contract.type_names(documents, version)
@@ -105,7 +170,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"  {version}: {len(names)} schemas ({', '.join(names)}); {len(ops)} documented operations")
     conflicts = documents.get("conflicts.json", {}).get("conflicts", [])
     print(f"  {len(conflicts)} documented conflicts between pages")
-    print("the scenario engine is not built yet: no scenario was run")
+    print("the embedded reference mock is not built yet: give --base-url to run the suite against a target")
     return 0
 
 

@@ -117,7 +117,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return [
         f"graph-conformance {__version__}: target {settings.base_url} ({target}), "
         f"versions {', '.join(settings.versions)}, user {settings.user}, auth {settings.auth}",
-        f"graph-conformance: {mode}, cassettes {settings.cassette_dir}, schemas digest {digest(default_schema_dir())}, "
+        f"graph-conformance: {mode}, cassette folder {settings.cassette_dir}, schemas digest {digest(default_schema_dir())}, "
         f"{len({c.scenario.id for c in cases})} scenarios, {len(cases)} cases",
         f"graph-conformance: reproduce with: {reproduce}",
     ]
@@ -174,7 +174,7 @@ def pytest_runtest_makereport(
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     settings = config.stash.get(SETTINGS_KEY, None)
     entries = config.stash.get(REPORT_KEY, [])
-    if settings is None or not settings.base_url:
+    if settings is None or not settings.base_url or config.option.collectonly:
         return
     from conformance import report
     from conformance.contract import default_schema_dir, digest

@@ -7,7 +7,9 @@ module). No custom tags, nothing in a file names code. Errors read::
 
 Templates in request paths, headers, bodies and expected values use a small grammar, no eval:
 ``{user}``, ``{version}``, a captured variable ``{qr_id}``, and times relative to the case's clock
-``{now}``, ``{now+1h}``, ``{now-30m}``, ``{now+395d}`` (units s, m, h, d); ``{{`` is a literal ``{``.
+``{now}``, ``{now+1h}``, ``{now-30m}``, ``{now+395d}`` (units s, m, h, d); ``{{`` and ``}}`` are literal
+braces. Templates apply to requests and to ``equals`` / ``one_of`` operands (not to ``matches``
+patterns, whose braces are regular-expression quantifiers).
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from conformance.errors import ConformanceError
 
 SCHEMA_PATH = Path(__file__).with_name("scenario.schema.json")
 READ_METHODS = frozenset({"GET"})
-_TEMPLATE = re.compile(r"\{\{|\{([^{}]*)\}")
+WRITE_METHODS = frozenset({"PUT", "PATCH", "POST", "DELETE"})
+_TEMPLATE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
+_ESCAPES = {"{{": "{", "}}": "}"}
 _NOW = re.compile(r"^now(?:([+-])(\d+)([smhd]))?$")
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -101,7 +105,7 @@ class Context:
 
 def template_names(text: str) -> Iterator[str]:
     for match in _TEMPLATE.finditer(text):
-        if match.group(0) != "{{":
+        if match.group(0) not in _ESCAPES:
             yield match.group(1)
 
 
@@ -131,9 +135,9 @@ def render(value: Any, context: Context) -> Any:
     if not isinstance(value, str):
         return value
     whole = _TEMPLATE.fullmatch(value)
-    if whole and whole.group(0) != "{{":
+    if whole and whole.group(0) not in _ESCAPES:
         return _value_of(whole.group(1), context)  # a lone template keeps the captured value's type
-    return _TEMPLATE.sub(lambda m: "{" if m.group(0) == "{{" else str(_value_of(m.group(1), context)), value)
+    return _TEMPLATE.sub(lambda m: _ESCAPES.get(m.group(0)) or str(_value_of(m.group(1), context)), value)
 
 
 def duration(text: str) -> timedelta:
@@ -275,6 +279,8 @@ def _schema_problems(data: Any, lines: _Lines) -> Iterator[tuple[int, str]]:
                 lines.line(path),
                 f"{where}: '{error.instance}' is not an ISO 8601 duration (e.g. P395D, PT12H, PT1H30M)",
             )
+        elif kind == "pattern" and error.validator_value == "^[a-z_][a-z0-9_]*$":
+            yield lines.line(path), f"{where}: '{error.instance}' is not a variable name; use lower case, digits and _"
         elif kind == "propertyNames":
             bad = error.instance if isinstance(error.instance, str) else error.message
             yield lines.line(path), f"{where}: bad key {bad!r}: {error.message}"
@@ -319,7 +325,11 @@ def _template_problems(
             request: dict[str, Any] = step["request"] if isinstance(step.get("request"), dict) else {}
             expect: dict[str, Any] = step["expect"] if isinstance(step.get("expect"), dict) else {}
             strings = list(_strings(request, (*path, "request")))
-            strings += list(_strings(expect.get("body", {}), (*path, "expect", "body")))
+            body = expect.get("body") if isinstance(expect.get("body"), dict) else {}
+            for json_path, assertion in body.items():
+                for kind in ("equals", "one_of"):
+                    if isinstance(assertion, dict) and kind in assertion:
+                        strings += list(_strings(assertion[kind], (*path, "expect", "body", json_path, kind)))
             for where, text in strings:
                 for name in template_names(text):
                     if _NOW.match(name) or name in BUILTIN_VARIABLES or name in captured:
@@ -332,7 +342,7 @@ def _template_problems(
                         problem = f"unknown template variable '{{{name}}}'{hint}; known here: {', '.join(options)}"
                     yield lines.line(where), f"{_json_path(list(where))}: {problem}"
             method = request.get("method")
-            if isinstance(method, str) and method not in READ_METHODS and not writes:
+            if method in WRITE_METHODS and not writes:
                 yield (
                     lines.line((*path, "request", "method")),
                     (
@@ -392,6 +402,8 @@ def parse_scenario(text: str, display: str, known_schemas: set[str] | None = Non
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 1
         problem = getattr(exc, "problem", None) or str(exc)
+        if "'{'" in problem:
+            problem += " (quote strings that hold templates, e.g. path: \"/users/{user}\")"
         return None, [f"{display}:{line}: not valid YAML: {problem}"]
     if node is None:
         return None, [f"{display}:1: the file is empty; a scenario needs id, title, docs, versions and steps"]

@@ -15,6 +15,8 @@ DOC_DIRS = [SHARED / "seeds", SHARED / "graph-docs"]
 COMMITTED = REPO / "schemas" / "derived"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
+pytest_plugins = ["pytester"]
+
 
 def pytest_configure(config: pytest.Config) -> None:
     missing = [str(d) for d in DOC_DIRS if not d.is_dir()]

@@ -32,8 +32,10 @@ def make_app(
     token: str | None = None,
     throttle: list[str] | None = None,
     extra: dict[str, Any] | None = None,
+    leak_pin: bool = False,
 ) -> Starlette:
-    """``token``: the only bearer accepted (None: any). ``throttle``: Retry-After values to answer 429 with first."""
+    """``token``: the only bearer accepted (None: any). ``throttle``: Retry-After values to answer 429 with
+    first. ``extra``: undocumented members added to the method. ``leak_pin``: GET returns the PIN (a bug)."""
     state: dict[str, Any] = {}
     pending = list(throttle or [])
 
@@ -50,9 +52,8 @@ def make_app(
         if request.method == "GET":
             if user not in state:
                 return error(404, "itemNotFound", request)
-            return JSONResponse(
-                {**state[user], "pin": {**state[user]["pin"], "code": None}}, headers={"request-id": str(uuid.uuid4())}
-            )
+            pin_shown = state[user]["pin"] if leak_pin else {**state[user]["pin"], "code": None}
+            return JSONResponse({**state[user], "pin": pin_shown}, headers={"request-id": str(uuid.uuid4())})
         if request.method == "DELETE":
             return Response(status_code=204 if state.pop(user, None) else 404)
         body = json.loads(await request.body())
