@@ -113,6 +113,14 @@ def _derive(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     if not args.base_url:
         return _describe_contract()
+    from conformance import config
+
+    # the same validation the plugin does, so usage errors read like every other CLI error
+    config.resolve(
+        {"base_url": args.base_url, "api_version": args.api_version, "user": args.user, "token": args.token},
+        {},
+        record_mode=args.record_mode,
+    )
     pytest_args = [
         "--pyargs",
         "conformance.suite",

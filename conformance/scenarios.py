@@ -403,7 +403,7 @@ def parse_scenario(text: str, display: str, known_schemas: set[str] | None = Non
         line = mark.line + 1 if mark else 1
         problem = getattr(exc, "problem", None) or str(exc)
         if "'{'" in problem:
-            problem += " (quote strings that hold templates, e.g. path: \"/users/{user}\")"
+            problem += ' (quote strings that hold templates, e.g. path: "/users/{user}")'
         return None, [f"{display}:{line}: not valid YAML: {problem}"]
     if node is None:
         return None, [f"{display}:1: the file is empty; a scenario needs id, title, docs, versions and steps"]

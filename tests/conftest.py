@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml  # noqa: F401  # imported before pytester's in-process runs: PyYAML's C loader cannot be re-imported
 
 from conformance import derive as derivation
 from conformance.schemas import SchemaSet

@@ -33,6 +33,7 @@ def make_app(
     throttle: list[str] | None = None,
     extra: dict[str, Any] | None = None,
     leak_pin: bool = False,
+    gzip: bool = False,
 ) -> Starlette:
     """``token``: the only bearer accepted (None: any). ``throttle``: Retry-After values to answer 429 with
     first. ``extra``: undocumented members added to the method. ``leak_pin``: GET returns the PIN (a bug)."""
@@ -74,7 +75,12 @@ def make_app(
         }
         return JSONResponse(created, status_code=201, headers={"request-id": str(uuid.uuid4())})
 
-    return Starlette(routes=[Route(METHOD, method, methods=["GET", "PUT", "DELETE"])])
+    app = Starlette(routes=[Route(METHOD, method, methods=["GET", "PUT", "DELETE"])])
+    if gzip:
+        from starlette.middleware.gzip import GZipMiddleware
+
+        app.add_middleware(GZipMiddleware, minimum_size=1)
+    return app
 
 
 class Server:

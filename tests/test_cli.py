@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import COMMITTED, DOC_DIRS, REPO
+from tests.conftest import COMMITTED, DOC_DIRS, FIXTURES, REPO
 
 DOCS_ARGS = [a for d in DOC_DIRS for a in ("--docs", str(d))]
 
@@ -127,8 +127,8 @@ def test_unrepairable_json_exits_2_with_page_line_column(tmp_path: Path) -> None
             "graph-conformance: error: derive: --against goes with --check",
         ),
         (
-            ["run", "--schemas", "/nonexistent/schemas"],
-            "graph-conformance: error: no derived schemas in /nonexistent/schemas",
+            ["run", "--base-url", "ftp://x"],
+            "graph-conformance: error: --graph-base-url 'ftp://x': give the service root as http(s)://host[:port][/path], e.g. https://graph.microsoft.com",
         ),
     ],
 )
@@ -162,13 +162,52 @@ def test_run_shows_the_derived_schemas_it_found(tmp_path: Path) -> None:
         "  beta: 6 schemas (graphError, qrCode, qrCodeImageDetails, qrCodePinAuthenticationMethod, "
     )
     assert lines[2].startswith("  v1.0: 6 schemas (") and lines[2].endswith("14 documented operations")
-    assert lines[-1] == "the scenario engine is not built yet: no scenario was run"
+    assert (
+        lines[-1] == "the embedded reference mock is not built yet: give --base-url to run the suite against a target"
+    )
 
 
 def test_help_does_not_import_heavy_modules() -> None:
     code = (
         "import sys\nfrom conformance import cli\ntry:\n    cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
         "print(sorted(m for m in ('msal', 'jsonschema', 'httpx', 'yaml', 'starlette') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert result.stdout.splitlines()[-1] == "[]"
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return cli("run", *args, cwd=cwd)
+
+
+def test_run_exit_codes_against_a_real_server(tmp_path: Path) -> None:
+    from tests.graphapp import Server, make_app
+
+    scenarios = str(REPO / "tests" / "fixtures" / "scenarios")
+    with Server(make_app()) as good:
+        conformant = run_cli("--base-url", good.url, "--scenarios", scenarios, "--report-json", "r.json", cwd=tmp_path)
+        # the packaged catalogue also reads the policy, which this small app does not serve
+        violations = run_cli("--base-url", good.url, "--api-version", "v1.0", cwd=tmp_path)
+        selected_nothing = run_cli("--base-url", good.url, "--scenarios", scenarios, "-k", "no-such-case", cwd=tmp_path)
+    malformed = run_cli("--base-url", "http://127.0.0.1:9", "--scenarios", str(FIXTURES / "malformed"), cwd=tmp_path)
+    assert conformant.returncode == 0, conformant.stdout
+    assert "graph-conformance: 3 passed, 0 failed, 0 errors, 0 skipped, 0 drift warnings" in conformant.stdout
+    assert (tmp_path / "r.json").is_file()
+    assert violations.returncode == 1, violations.stdout
+    assert "FAILED policy-read[v1.0]: status: expected 200, got 404" in violations.stdout
+    assert (selected_nothing.returncode, selected_nothing.stderr.strip().splitlines()[-1]) == (
+        2,
+        "graph-conformance: error: no case was selected",
+    )
+    assert malformed.returncode == 2
+    assert "malformed scenarios (29 problems):" in malformed.stderr
+
+
+def test_plugin_load_and_cli_help_do_not_import_msal_or_heavy_modules() -> None:
+    code = (
+        "import sys\nimport conformance.plugin\nfrom conformance import cli\n"
+        "try:\n    cli.main(['run', '--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('msal', 'requests', 'httpx', 'jsonschema', 'yaml', 'vcr', 'starlette') if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO)
     assert result.stdout.splitlines()[-1] == "[]"

@@ -29,81 +29,137 @@ def scenarios(pytester: pytest.Pytester) -> Path:
 
 
 def test_help_lists_the_grouped_prefixed_options(pytester: pytest.Pytester) -> None:
-    result = pytester.runpytest("--help")
-    result.stdout.fnmatch_lines([
-        "Microsoft Graph QR code + PIN conformance:",
-        "*--graph-base-url=BASE_URL*",
-        "*--graph-api-version=API_VERSION*",
-        "*--graph-allow-writes*",
-        "*--conformance-report=REPORT*",
-    ])
+    result = pytester.runpytest_subprocess("--help")
+    result.stdout.fnmatch_lines(
+        [
+            "Microsoft Graph QR code + PIN conformance:",
+            "*--graph-base-url=BASE_URL*",
+            "*--graph-api-version=API_VERSION*",
+            "*--graph-allow-writes*",
+            "*--conformance-report=REPORT*",
+        ]
+    )
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--graph-base-url", "ftp://x"], "ERROR: --graph-base-url 'ftp://x': give the service root as http(s)://host[:port][/path], e.g. https://graph.microsoft.com"),
-        (["--graph-base-url", "http://127.0.0.1:1/beta"], "ERROR: --graph-base-url 'http://127.0.0.1:1/beta': give the service root without the version (the suite adds /beta or /v1.0)"),
+        (
+            ["--graph-base-url", "ftp://x"],
+            "ERROR: --graph-base-url 'ftp://x': give the service root as http(s)://host[:port][/path], e.g. https://graph.microsoft.com",
+        ),
+        (
+            ["--graph-base-url", "http://127.0.0.1:1/beta"],
+            "ERROR: --graph-base-url 'http://127.0.0.1:1/beta': give the service root without the version (the suite adds /beta or /v1.0)",
+        ),
         (["--graph-api-version", "v2"], "ERROR: --graph-api-version 'v2': choose one of beta, v1.0, all"),
         (["--graph-auth", "token"], "ERROR: --graph-auth token needs --graph-token or GRAPH_ACCESS_TOKEN"),
-        (["--graph-auth", "client-secret", "--graph-tenant", "t"], "ERROR: --graph-auth client-secret needs --graph-client-id, --graph-client-secret"),
+        (
+            ["--graph-auth", "client-secret", "--graph-tenant", "t"],
+            "ERROR: --graph-auth client-secret needs --graph-client-id, --graph-client-secret",
+        ),
         (["--graph-timeout", "soon"], "ERROR: --graph-timeout 'soon': give a number of seconds"),
-        (["--graph-base-url", "https://graph.microsoft.com"], "ERROR: --graph-user is required against Microsoft Graph (the user the scenarios act on)"),
+        (
+            ["--graph-base-url", "https://graph.microsoft.com"],
+            "ERROR: --graph-user is required against Microsoft Graph (the user the scenarios act on)",
+        ),
     ],
 )
 def test_bad_options_are_usage_errors(pytester: pytest.Pytester, args: list[str], message: str) -> None:
-    result = pytester.runpytest(*args)
+    result = pytester.runpytest_subprocess(*args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert message in result.stderr.lines
     assert "Traceback" not in result.stderr.str()
 
 
-def test_settings_come_from_ini_and_environment_below_the_command_line(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, target: Server, scenarios: Path) -> None:
+def test_settings_come_from_ini_and_environment_below_the_command_line(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, target: Server, scenarios: Path
+) -> None:
     pytester.makeini(f"[pytest]\ngraph_base_url = http://127.0.0.1:1\ngraph_scenarios = {scenarios}\n")
     monkeypatch.setenv("GRAPH_USER", "env-user@contoso.example")
-    result = pytester.runpytest(*SUITE, "--graph-base-url", target.url, "--collect-only")
-    result.stdout.fnmatch_lines([f"graph-conformance 0.1.0: target {target.url} (mock), versions beta, v1.0, user env-user@contoso.example, auth none"])
+    result = pytester.runpytest_subprocess(*SUITE, "--graph-base-url", target.url, "--collect-only")
+    result.stdout.fnmatch_lines(
+        [
+            f"graph-conformance 0.1.0: target {target.url} (mock), versions beta, v1.0, user env-user@contoso.example, auth none"
+        ]
+    )
 
 
-def test_cases_are_parametrized_with_readable_ids_and_a_reproducible_header(pytester: pytest.Pytester, target: Server, scenarios: Path) -> None:
-    result = pytester.runpytest(*SUITE, "--graph-base-url", target.url, "--graph-scenarios", str(scenarios), "-v")
-    result.stdout.fnmatch_lines([
-        f"graph-conformance 0.1.0: target {target.url} (mock), versions beta, v1.0, user 00000000-0000-4000-8000-00000000c0de, auth none",
-        "graph-conformance: live (no cassettes), cassette folder cassettes, schemas digest *, 2 scenarios, 3 cases",
-        f"graph-conformance: reproduce with: graph-conformance run --base-url {target.url} --api-version all --user 00000000-0000-4000-8000-00000000c0de",
-        "*::test_scenario[[]method-create-read-delete[[]beta]] PASSED*",
-        "*::test_scenario[[]method-create-read-delete[[]v1.0]] PASSED*",
-        "*::test_scenario[[]method-needs-a-token[[]beta]] PASSED*",
-        "graph-conformance: 3 passed, 0 failed, 0 errors, 0 skipped, 0 drift warnings",
-    ])
+def test_cases_are_parametrized_with_readable_ids_and_a_reproducible_header(
+    pytester: pytest.Pytester, target: Server, scenarios: Path
+) -> None:
+    result = pytester.runpytest_subprocess(
+        *SUITE, "--graph-base-url", target.url, "--graph-scenarios", str(scenarios), "-v"
+    )
+    result.stdout.fnmatch_lines(
+        [
+            f"graph-conformance 0.1.0: target {target.url} (mock), versions beta, v1.0, user 00000000-0000-4000-8000-00000000c0de, auth none",
+            "graph-conformance: live (no cassettes), cassette folder cassettes, schemas digest *, 2 scenarios, 3 cases",
+            f"graph-conformance: reproduce with: graph-conformance run --base-url {target.url} --api-version all --user 00000000-0000-4000-8000-00000000c0de",
+            "*::test_scenario[[]method-create-read-delete[[]beta]] PASSED*",
+            "*::test_scenario[[]method-create-read-delete[[]v1.0]] PASSED*",
+            "*::test_scenario[[]method-needs-a-token[[]beta]] PASSED*",
+            "graph-conformance: 3 passed, 0 failed, 0 errors, 0 skipped, 0 drift warnings",
+        ]
+    )
     result.assert_outcomes(passed=3)
 
 
 def test_version_selection_and_keyword(pytester: pytest.Pytester, target: Server, scenarios: Path) -> None:
-    result = pytester.runpytest(*SUITE, "--graph-base-url", target.url, "--graph-scenarios", str(scenarios), "--graph-api-version", "v1.0")
+    result = pytester.runpytest_subprocess(
+        *SUITE, "--graph-base-url", target.url, "--graph-scenarios", str(scenarios), "--graph-api-version", "v1.0"
+    )
     result.assert_outcomes(passed=1)
-    result = pytester.runpytest(*SUITE, "--graph-base-url", target.url, "--graph-scenarios", str(scenarios), "-k", "needs-a-token")
+    result = pytester.runpytest_subprocess(
+        *SUITE, "--graph-base-url", target.url, "--graph-scenarios", str(scenarios), "-k", "needs-a-token"
+    )
     result.assert_outcomes(passed=1, deselected=2)
 
 
 def test_malformed_scenarios_stop_the_run_as_a_usage_error(pytester: pytest.Pytester, target: Server) -> None:
-    result = pytester.runpytest(*SUITE, "--graph-base-url", target.url, "--graph-scenarios", str(FIXTURES / "malformed" / "10-expect-typo.yaml"))
+    result = pytester.runpytest_subprocess(
+        *SUITE, "--graph-base-url", target.url, "--graph-scenarios", str(FIXTURES / "malformed" / "10-expect-typo.yaml")
+    )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([
-        "ERROR: malformed scenarios (1 problems):",
-        "*10-expect-typo.yaml:9: $.steps[[]0].expect: unknown key 'bodySchem' (did you mean 'body'?)",
-    ])
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: malformed scenarios (1 problems):",
+            "*10-expect-typo.yaml:9: $.steps[[]0].expect: unknown key 'bodySchem' (did you mean 'body'?)",
+        ]
+    )
 
 
-def test_writes_are_skipped_against_live_graph_unless_allowed_for_an_allow_listed_user(pytester: pytest.Pytester, scenarios: Path) -> None:
-    base = ["--graph-base-url", "https://graph.microsoft.com", "--graph-user", "tester@contoso.example", "--graph-scenarios", str(scenarios), "--collect-only", "-q"]
-    collected = pytester.runpytest(*SUITE, *base, "-rs")
+def test_writes_are_skipped_against_live_graph_unless_allowed_for_an_allow_listed_user(
+    pytester: pytest.Pytester, scenarios: Path
+) -> None:
+    base = [
+        "--graph-base-url",
+        "https://graph.microsoft.com",
+        "--graph-user",
+        "tester@contoso.example",
+        "--graph-scenarios",
+        str(scenarios),
+        "--collect-only",
+        "-q",
+    ]
+    collected = pytester.runpytest_subprocess(*SUITE, *base, "-rs")
     collected.stdout.fnmatch_lines(["*3 tests collected*"])
-    skipped = pytester.runpytest(*SUITE, *base[:-2], "-k", "create", "-rs")
+    skipped = pytester.runpytest_subprocess(*SUITE, *base[:-2], "-k", "create", "-rs")
     skipped.stdout.fnmatch_lines(["*writes to a live tenant need --graph-allow-writes (run: --allow-writes)*"])
     skipped.assert_outcomes(skipped=2, deselected=1)
-    not_listed = pytester.runpytest(*SUITE, *base[:-2], "-k", "create", "--graph-allow-writes", "--graph-allowed-users", "other@contoso.example", "-rs")
-    not_listed.stdout.fnmatch_lines(["*user 'tester@contoso.example' is not in --graph-allowed-users; writes run only for allow-listed test users*"])
+    not_listed = pytester.runpytest_subprocess(
+        *SUITE,
+        *base[:-2],
+        "-k",
+        "create",
+        "--graph-allow-writes",
+        "--graph-allowed-users",
+        "other@contoso.example",
+        "-rs",
+    )
+    not_listed.stdout.fnmatch_lines(
+        ["*user 'tester@contoso.example' is not in --graph-allowed-users; writes run only for allow-listed test users*"]
+    )
     not_listed.assert_outcomes(skipped=2, deselected=1)
 
 
@@ -111,26 +167,43 @@ def test_violations_fail_with_the_full_story_and_the_json_report(pytester: pytes
     # a target that leaks the PIN on GET and adds an undocumented property
     with Server(make_app(extra={"brandNew": 1}, leak_pin=True)) as leaky:
         report = pytester.path / "report.json"
-        result = pytester.runpytest(*SUITE, "--graph-base-url", leaky.url, "--graph-scenarios", str(scenarios), "--conformance-report", str(report), "--junitxml", str(pytester.path / "junit.xml"))
+        result = pytester.runpytest_subprocess(
+            *SUITE,
+            "--graph-base-url",
+            leaky.url,
+            "--graph-scenarios",
+            str(scenarios),
+            "--conformance-report",
+            str(report),
+            "--junitxml",
+            str(pytester.path / "junit.xml"),
+        )
     result.assert_outcomes(passed=1, failed=2)
-    result.stdout.fnmatch_lines([
-        "*method-create-read-delete[[]beta] — A method is created with its PIN and image once; reading it back shows neither (scenarios/method.yaml:1)",
-        '*step "read back"',
-        "*GET http://127.0.0.1:*/beta/users/00000000-0000-4000-8000-00000000c0de/authentication/qrCodePinMethod -> 200 (*client-request-id *)",
-        "*$.pin.code: expected null, got <redacted code: a 8-character string>",
-        "*doc: graph-docs/v1.0/api/authentication-put-qrcodepinmethod.md:70",
-        "*$.brandNew: not documented for qrCodePinAuthenticationMethod (warning)",
-        "graph-conformance: 1 passed, 2 failed, 0 errors, 0 skipped, 4 drift warnings",
-        "  FAILED method-create-read-delete[[]beta]: $.pin.code: expected null, got <redacted code: a 8-character string>",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*method-create-read-delete[[]beta] — A method is created with its PIN and image once; reading it back shows neither (scenarios/method.yaml:1)",
+            '*step "read back"',
+            "*GET http://127.0.0.1:*/beta/users/00000000-0000-4000-8000-00000000c0de/authentication/qrCodePinMethod -> 200 (*client-request-id *)",
+            "*$.pin.code: expected null, got <redacted code: a 8-character string>",
+            "*doc: graph-docs/v1.0/api/authentication-put-qrcodepinmethod.md:70",
+            "*$.brandNew: not documented for qrCodePinAuthenticationMethod (warning)",
+            "graph-conformance: 1 passed, 2 failed, 0 errors, 0 skipped, 4 drift warnings",
+            "  FAILED method-create-read-delete[[]beta]: $.pin.code: expected null, got <redacted code: a 8-character string>",
+        ]
+    )
     document = json.loads(report.read_text())
     assert document["summary"] == {"passed": 1, "failed": 2, "errors": 0, "skipped": 0, "warnings": 4}
     case = next(c for c in document["cases"] if c["id"] == "method-create-read-delete[beta]")
     assert case["outcome"] == "failed"
-    assert case["violations"] == [{
-        "step": "read back", "where": "$.pin.code", "expected": "null", "got": "<redacted code: a 8-character string>",
-        "doc": "graph-docs/v1.0/api/authentication-put-qrcodepinmethod.md:70",
-    }]
+    assert case["violations"] == [
+        {
+            "step": "read back",
+            "where": "$.pin.code",
+            "expected": "null",
+            "got": "<redacted code: a 8-character string>",
+            "doc": "graph-docs/v1.0/api/authentication-put-qrcodepinmethod.md:70",
+        }
+    ]
     assert {w["where"] for w in case["warnings"]} == {"$.brandNew"}
     assert "58219374" not in report.read_text() and "58219374" not in result.stdout.str()
     assert "58219374" not in (pytester.path / "junit.xml").read_text()
@@ -138,7 +211,17 @@ def test_violations_fail_with_the_full_story_and_the_json_report(pytester: pytes
 
 def test_an_unreachable_target_is_reported_per_case(pytester: pytest.Pytester, scenarios: Path) -> None:
     report = pytester.path / "report.json"
-    result = pytester.runpytest(*SUITE, "--graph-base-url", "http://127.0.0.1:9", "--graph-scenarios", str(scenarios), "--graph-timeout", "2", "--conformance-report", str(report))
+    result = pytester.runpytest_subprocess(
+        *SUITE,
+        "--graph-base-url",
+        "http://127.0.0.1:9",
+        "--graph-scenarios",
+        str(scenarios),
+        "--graph-timeout",
+        "2",
+        "--conformance-report",
+        str(report),
+    )
     result.assert_outcomes(failed=3)
     result.stdout.fnmatch_lines(["*error: ConnectError: * — while sending DELETE http://127.0.0.1:9/beta/users/*"])
     assert json.loads(report.read_text())["summary"]["errors"] == 3

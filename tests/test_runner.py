@@ -28,7 +28,9 @@ def scenario(body: str) -> Any:
     return parsed
 
 
-def run(body: str, handler: Callable[[httpx.Request], httpx.Response], **options: Any) -> tuple[CaseResult, list[httpx.Request]]:
+def run(
+    body: str, handler: Callable[[httpx.Request], httpx.Response], **options: Any
+) -> tuple[CaseResult, list[httpx.Request]]:
     seen: list[httpx.Request] = []
 
     def recording(request: httpx.Request) -> httpx.Response:
@@ -41,7 +43,7 @@ def run(body: str, handler: Callable[[httpx.Request], httpx.Response], **options
 
 
 QR = {"id": "q1", "startDateTime": "2026-01-01T00:00:00Z", "expireDateTime": "2026-06-01T00:00:00Z", "image": None}
-GET_QR = "steps:\n  - name: read\n    request: {method: GET, path: \"/users/{user}/authentication/qrCodePinMethod/standardQRCode\"}\n"
+GET_QR = 'steps:\n  - name: read\n    request: {method: GET, path: "/users/{user}/authentication/qrCodePinMethod/standardQRCode"}\n'
 
 
 def test_a_conformant_answer_passes_and_every_request_carries_a_client_request_id() -> None:
@@ -58,16 +60,35 @@ def test_every_violation_is_reported_with_path_expected_got_and_doc() -> None:
         "        $.id: {matches: '^[0-9a-f-]{36}$'}\n"
         "      span: [{from: $.startDateTime, to: $.expireDateTime, at_most: P30D}]\n"
     )
-    bad = {**QR, "startDateTime": "2026-01-01 00:00", "image": {"binaryValue": "not base64!", "errorCorrectionLevel": "x"}}
+    bad = {
+        **QR,
+        "startDateTime": "2026-01-01 00:00",
+        "image": {"binaryValue": "not base64!", "errorCorrectionLevel": "x"},
+    }
     result, _ = run(body, lambda r: httpx.Response(200, json=bad, headers={"request-id": "rid-7"}))
     assert result.outcome == "failed"
     assert [(v.where, v.expected, v.got, v.doc) for v in result.violations] == [
-        ("$.image.binaryValue", "base64", "<redacted binaryValue: a 11-character string>", "graph-docs/beta/resources/qrcodeimagedetails.md:26"),
-        ("$.image.errorCorrectionLevel", "one of h, l, m, q, unknownFutureValue", '"x"', "graph-docs/beta/resources/qrcodeimagedetails.md:27"),
+        (
+            "$.image.binaryValue",
+            "base64",
+            "<redacted binaryValue: a 11-character string>",
+            "graph-docs/beta/resources/qrcodeimagedetails.md:26",
+        ),
+        (
+            "$.image.errorCorrectionLevel",
+            "one of h, l, m, q, unknownFutureValue",
+            '"x"',
+            "graph-docs/beta/resources/qrcodeimagedetails.md:27",
+        ),
         ("$.startDateTime", "an RFC 3339 date-time", '"2026-01-01 00:00"', "graph-docs/beta/resources/qrcode.md:40"),
         ("$.image", "null", "an object (binaryValue, errorCorrectionLevel)", "graph-docs/beta/api/qrcode-get.md:72"),
         ("$.id", "a string matching /^[0-9a-f-]{36}$/", '"q1"', "graph-docs/beta/api/qrcode-get.md:72"),
-        ("$.expireDateTime - $.startDateTime", "two date-times with offsets", '"2026-01-01 00:00" and "2026-06-01T00:00:00Z"', "graph-docs/beta/api/qrcode-get.md:72"),
+        (
+            "$.expireDateTime - $.startDateTime",
+            "two date-times with offsets",
+            '"2026-01-01 00:00" and "2026-06-01T00:00:00Z"',
+            "graph-docs/beta/api/qrcode-get.md:72",
+        ),
     ]
     report = result.report()
     assert 'step "read"' in report and "request-id rid-7" in report and "client-request-id " in report
@@ -78,7 +99,8 @@ def test_status_mismatch_names_the_error_code_and_a_non_json_body_is_a_violation
     body = GET_QR + "    expect: {status: [200, 204], schema: qrCode}\n"
     result, _ = run(body, lambda r: httpx.Response(500, text="Internal error"))
     assert [(v.where, v.expected, v.got) for v in result.violations] == [
-        ("status", "200 or 204", "500"), ("$", "a JSON body", 'a non-JSON body ("Internal error")'),
+        ("status", "200 or 204", "500"),
+        ("$", "a JSON body", 'a non-JSON body ("Internal error")'),
     ]
     envelope = {"error": {"code": "itemNotFound", "message": "m"}}
     result, _ = run(GET_QR + "    expect: {status: 200}\n", lambda r: httpx.Response(404, json=envelope))
@@ -87,14 +109,16 @@ def test_status_mismatch_names_the_error_code_and_a_non_json_body_is_a_violation
 
 def test_error_expectations_check_the_envelope_and_the_code() -> None:
     body = GET_QR + "    expect: {status: 400, error: {code: pinTooShort}}\n"
-    result, _ = run(body, lambda r: httpx.Response(400, json={"error": {"code": "tooManyQRCodePinMethod", "message": "m"}}))
+    result, _ = run(
+        body, lambda r: httpx.Response(400, json={"error": {"code": "tooManyQRCodePinMethod", "message": "m"}})
+    )
     # beta pages document no error codes, so the scenario's own page is cited
     assert [(v.where, v.expected, v.got, v.doc) for v in result.violations] == [
         ("$.error.code", "pinTooShort", '"tooManyQRCodePinMethod"', "graph-docs/beta/api/qrcode-get.md:72")
     ]
     result, _ = run(body, lambda r: httpx.Response(400, json={"code": "pinTooShort"}))
     assert [(v.where, v.expected, v.got) for v in result.violations] == [
-        ("$", "Graph's error envelope required ['error']", 'an object (code)')
+        ("$", "Graph's error envelope required ['error']", "an object (code)")
     ]
 
 
@@ -103,7 +127,8 @@ def test_undocumented_properties_are_drift_warnings_not_failures() -> None:
     result, _ = run(GET_QR + "    expect: {status: 200, schema: qrCode}\n", lambda r: httpx.Response(200, json=answer))
     assert result.outcome == "passed"
     assert [(w.where, w.message) for w in result.warnings] == [
-        ("$.image.brandNew", "not documented for qrCodeImageDetails"), ("$.isUsable", "not documented for qrCode"),
+        ("$.image.brandNew", "not documented for qrCodeImageDetails"),
+        ("$.isUsable", "not documented for qrCode"),
     ]
 
 
@@ -111,11 +136,14 @@ def test_captures_flow_into_later_steps_and_cleanup_always_runs() -> None:
     body = (
         "writes: true\nsteps:\n"
         "  - request: {method: GET, path: /a}\n    capture: {qr_id: $.id}\n"
-        "  - request: {method: GET, path: \"/b/{qr_id}\"}\n    expect: {status: 200}\n"
-        "cleanup:\n  - request: {method: DELETE, path: \"/c/{qr_id}\"}\n    expect: {status: 204}\n"
+        '  - request: {method: GET, path: "/b/{qr_id}"}\n    expect: {status: 200}\n'
+        'cleanup:\n  - request: {method: DELETE, path: "/c/{qr_id}"}\n    expect: {status: 204}\n'
     )
-    answers = {"/beta/a": httpx.Response(200, json={"id": "q9"}), "/beta/b/q9": httpx.Response(500),
-               "/beta/c/q9": httpx.Response(204)}
+    answers = {
+        "/beta/a": httpx.Response(200, json={"id": "q9"}),
+        "/beta/b/q9": httpx.Response(500),
+        "/beta/c/q9": httpx.Response(204),
+    }
     result, seen = run(body, lambda r: answers[r.url.path])
     assert [r.url.path for r in seen] == ["/beta/a", "/beta/b/q9", "/beta/c/q9"]
     assert [(v.where, v.got) for v in result.violations] == [("status", "500")]
@@ -129,7 +157,10 @@ def test_a_failed_setup_is_an_error_and_cleanup_still_runs() -> None:
     )
     result, seen = run(body, lambda r: httpx.Response(500 if r.url.path == "/beta/a" else 204))
     assert result.outcome == "error"
-    assert result.error == 'setup step "given 1: DELETE /a" failed: status: expected 204 or 404, got 500\n    doc: graph-docs/beta/api/qrcode-get.md:72'
+    assert (
+        result.error
+        == 'setup step "given 1: DELETE /a" failed: status: expected 204 or 404, got 500\n    doc: graph-docs/beta/api/qrcode-get.md:72'
+    )
     assert [r.url.path for r in seen] == ["/beta/a", "/beta/c"]
 
 
@@ -140,10 +171,14 @@ def test_an_unreachable_target_is_an_error_that_says_what_was_sent() -> None:
     result, _ = run(GET_QR, refuse)
     assert result.outcome == "error"
     assert result.error is not None
-    assert result.error.startswith("ConnectError: Connection refused — while sending GET http://127.0.0.1:9/beta/users/u1/")
+    assert result.error.startswith(
+        "ConnectError: Connection refused — while sending GET http://127.0.0.1:9/beta/users/u1/"
+    )
 
 
-@pytest.mark.parametrize(("header", "expected"), [("3", 3.0), ("2.128", 2.128), ("0", 0.0), ("soon", None), ("-1", None)])
+@pytest.mark.parametrize(
+    ("header", "expected"), [("3", 3.0), ("2.128", 2.128), ("0", 0.0), ("soon", None), ("-1", None)]
+)
 def test_retry_after_values(header: str, expected: float | None) -> None:
     assert retry_delay(header) == expected
 
@@ -168,31 +203,47 @@ def throttled(values: list[str | None], then: httpx.Response) -> Callable[[httpx
 
 def test_retry_after_is_honoured_within_the_budget() -> None:
     slept: list[float] = []
-    result, seen = run(GET_QR + "    expect: {status: 200}\n", throttled(["1", "2.128"], httpx.Response(200, json=QR)), sleep=slept.append)
+    result, seen = run(
+        GET_QR + "    expect: {status: 200}\n",
+        throttled(["1", "2.128"], httpx.Response(200, json=QR)),
+        sleep=slept.append,
+    )
     assert (result.outcome, slept, len(seen)) == ("passed", [1.0, 2.128], 3)
     assert "after 2 retries" in result.exchanges[0].summary()
 
 
 def test_throttling_beyond_the_budget_is_reported() -> None:
     slept: list[float] = []
-    result, seen = run(GET_QR + "    expect: {status: 200}\n", throttled(["2", "2", "2", "2"], httpx.Response(200)), sleep=slept.append, retry_budget=3)
+    result, seen = run(
+        GET_QR + "    expect: {status: 200}\n",
+        throttled(["2", "2", "2", "2"], httpx.Response(200)),
+        sleep=slept.append,
+        retry_budget=3,
+    )
     assert slept == [2.0] and len(seen) == 2
     assert [(v.where, v.expected, v.got) for v in result.violations] == [
-        ("status", "200", "429"), ("status", "an answer within the retry budget (3s)", "429 after 1 retries"),
+        ("status", "200", "429"),
+        ("status", "an answer within the retry budget (3s)", "429 after 1 retries"),
     ]
 
 
 def test_a_429_without_retry_after_is_a_violation() -> None:
     slept: list[float] = []
-    result, _ = run(GET_QR + "    expect: {status: 200}\n", throttled([None], httpx.Response(200, json=QR)), sleep=slept.append)
+    result, _ = run(
+        GET_QR + "    expect: {status: 200}\n", throttled([None], httpx.Response(200, json=QR)), sleep=slept.append
+    )
     assert slept == [1.0]
-    assert [(v.where, v.expected, v.got) for v in result.violations] == [("Retry-After", "a Retry-After header on 429", "none")]
+    assert [(v.where, v.expected, v.got) for v in result.violations] == [
+        ("Retry-After", "a Retry-After header on 429", "none")
+    ]
 
 
 def test_secrets_never_reach_the_failure_message() -> None:
     pin, image = "90817263", scrub.IMAGE_PLACEHOLDER.replace("U", "Q")
     body = (
-        "writes: true\nsteps:\n  - request:\n      method: PUT\n      path: /m\n      json: {pin: {code: '" + pin + "'}}\n"
+        "writes: true\nsteps:\n  - request:\n      method: PUT\n      path: /m\n      json: {pin: {code: '"
+        + pin
+        + "'}}\n"
         "    expect:\n      status: 201\n      body: {$.pin.code: {is_null: true}, $.image.binaryValue: {is_null: true}}\n"
     )
     answer = {"pin": {"code": pin}, "image": {"binaryValue": image}}
@@ -204,7 +255,10 @@ def test_secrets_never_reach_the_failure_message() -> None:
 
 
 def test_a_redacted_value_from_a_cassette_is_a_warning_for_value_checks_only() -> None:
-    body = GET_QR + "    expect:\n      body:\n        $.image.binaryValue: {matches: '^PHN2'}\n        $.id: {is_null: true}\n"
+    body = (
+        GET_QR
+        + "    expect:\n      body:\n        $.image.binaryValue: {matches: '^PHN2'}\n        $.id: {is_null: true}\n"
+    )
     answer = {**QR, "image": {"binaryValue": scrub.IMAGE_PLACEHOLDER}}
     result, _ = run(body, lambda r: httpx.Response(200, json=answer))
     assert [(w.where, w.message) for w in result.warnings] == [

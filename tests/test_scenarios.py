@@ -55,7 +55,10 @@ def test_a_missing_path_is_a_problem_too(tmp_path: Path) -> None:
 def test_a_valid_scenario_loads_with_lines_and_phases() -> None:
     (scenario,) = load_scenarios([FIXTURES / "scenarios" / "method.yaml"], KNOWN, base=FIXTURES)
     assert (scenario.id, scenario.versions, scenario.writes, scenario.location) == (
-        "method-create-read-delete", ("beta", "v1.0"), True, "scenarios/method.yaml:1",
+        "method-create-read-delete",
+        ("beta", "v1.0"),
+        True,
+        "scenarios/method.yaml:1",
     )
     assert [(s.phase, s.name, s.line) for s in (*scenario.given, *scenario.steps, *scenario.cleanup)] == [
         ("given", "given 1: DELETE /users/{user}/authentication/qrCodePinMethod", 9),
@@ -68,18 +71,36 @@ def test_a_valid_scenario_loads_with_lines_and_phases() -> None:
 def test_templates_render_with_the_case_clock_and_captures() -> None:
     now = datetime(2026, 11, 22, 23, 0, tzinfo=UTC)
     context = Context("u@contoso.example", "beta", now, {"qr_id": "abc", "count": 3})
-    value = {"a": "{now}", "b": "{now+1h}", "c": "{now-30m}", "d": "{now+395d}", "e": "/users/{user}/{qr_id}",
-             "f": "{count}", "g": "{{literal}}", "h": ["{version}"]}
+    value = {
+        "a": "{now}",
+        "b": "{now+1h}",
+        "c": "{now-30m}",
+        "d": "{now+395d}",
+        "e": "/users/{user}/{qr_id}",
+        "f": "{count}",
+        "g": "{{literal}}",
+        "h": ["{version}"],
+    }
     assert render(value, context) == {
-        "a": "2026-11-22T23:00:00Z", "b": "2026-11-23T00:00:00Z", "c": "2026-11-22T22:30:00Z",
-        "d": "2027-12-22T23:00:00Z", "e": "/users/u@contoso.example/abc", "f": 3, "g": "{literal}", "h": ["beta"],
+        "a": "2026-11-22T23:00:00Z",
+        "b": "2026-11-23T00:00:00Z",
+        "c": "2026-11-22T22:30:00Z",
+        "d": "2027-12-22T23:00:00Z",
+        "e": "/users/u@contoso.example/abc",
+        "f": 3,
+        "g": "{literal}",
+        "h": ["beta"],
     }
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("P395D", timedelta(days=395)), ("PT12H", timedelta(hours=12)), ("PT1H30M", timedelta(minutes=90)),
-     ("P1DT2H3M4S", timedelta(days=1, hours=2, minutes=3, seconds=4))],
+    [
+        ("P395D", timedelta(days=395)),
+        ("PT12H", timedelta(hours=12)),
+        ("PT1H30M", timedelta(minutes=90)),
+        ("P1DT2H3M4S", timedelta(days=1, hours=2, minutes=3, seconds=4)),
+    ],
 )
 def test_durations(text: str, expected: timedelta) -> None:
     assert duration(text) == expected
@@ -94,10 +115,12 @@ def test_bad_durations_are_refused(text: str) -> None:
 def test_cleanup_may_use_any_capture_but_steps_only_earlier_ones() -> None:
     text = (
         "id: x\ntitle: t\ndocs: [a.md]\nversions: [beta]\nwrites: true\nsteps:\n"
-        "  - request: {method: GET, path: \"/a/{late}\"}\n"
+        '  - request: {method: GET, path: "/a/{late}"}\n'
         "  - request: {method: GET, path: /b}\n    capture: {late: $.id}\n"
-        "cleanup:\n  - request: {method: DELETE, path: \"/c/{late}\"}\n"
+        'cleanup:\n  - request: {method: DELETE, path: "/c/{late}"}\n'
     )
     scenario, problems = parse_scenario(text, "x.yaml", KNOWN)
     assert scenario is None
-    assert problems == ["x.yaml:7: $.steps[0].request.path: unknown template variable '{late}'; known here: user, version"]
+    assert problems == [
+        "x.yaml:7: $.steps[0].request.path: unknown template variable '{late}'; known here: user, version"
+    ]

@@ -1,0 +1,112 @@
+"""Record against a real uvicorn server, stop it, replay offline against another base URL.
+
+Canary secrets are planted in the run (token, PIN, QR image) and every artefact is searched."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES
+from tests.graphapp import Server, make_app
+
+SUITE = ["--pyargs", "conformance.suite", "-p", "no:cacheprovider"]
+CANARY_TOKEN = "eyJcanary.token-0123456789abcdefghijklmnopqrstuvwxyz"
+CANARY_PIN = "73910466"
+CANARY_IMAGE = b"<svg>CANARY-QR-IMAGE-4242</svg>"
+
+
+def outcomes(report: Path) -> dict[str, tuple[str, list[str]]]:
+    cases = json.loads(report.read_text())["cases"]
+    return {c["id"]: (c["outcome"], [v["where"] for v in c["violations"]]) for c in cases}
+
+
+def test_record_then_replay_offline_elsewhere_with_no_secret_anywhere(pytester: pytest.Pytester) -> None:
+    scenarios = pytester.path / "scenarios"
+    shutil.copytree(FIXTURES / "scenarios", scenarios)
+    method = scenarios / "method.yaml"
+    method.write_text(method.read_text().replace("58219374", CANARY_PIN))
+    common = [*SUITE, "--graph-scenarios", str(scenarios), "--graph-cassette-dir", "cassettes"]
+
+    app = make_app(token=CANARY_TOKEN, image=CANARY_IMAGE, leak_pin=True, gzip=True)
+    with Server(app) as server:
+        recorded = pytester.runpytest_subprocess(
+            *common,
+            "--graph-base-url",
+            server.url,
+            "--graph-token",
+            CANARY_TOKEN,
+            "--record-mode",
+            "once",
+            "--conformance-report",
+            "record.json",
+            "--junitxml",
+            "record.xml",
+        )
+    # the target leaks the PIN on GET: both read-backs fail, the 401 case passes
+    recorded.assert_outcomes(passed=1, failed=2)
+    cassettes = sorted(p.name for p in (pytester.path / "cassettes").iterdir())
+    assert cassettes == [
+        "method-create-read-delete--beta.yaml",
+        "method-create-read-delete--v1.0.yaml",
+        "method-needs-a-token--beta.yaml",
+    ]
+
+    replayed = pytester.runpytest_subprocess(
+        *common,
+        "--graph-base-url",
+        "http://localhost:1",
+        "--record-mode",
+        "none",
+        "--block-network",
+        "--conformance-report",
+        "replay.json",
+        "--junitxml",
+        "replay.xml",
+    )
+    replayed.assert_outcomes(passed=1, failed=2)
+    assert outcomes(pytester.path / "replay.json") == outcomes(pytester.path / "record.json")
+    replayed.stdout.fnmatch_lines(['*$.pin.code: expected null, got "REDACTED-PIN"'])
+
+    canaries = [
+        CANARY_TOKEN,
+        CANARY_PIN,
+        CANARY_IMAGE.decode(),
+        base64.b64encode(CANARY_IMAGE).decode(),
+        base64.b64encode(b"ms-qrpin:v1|" + CANARY_IMAGE).decode(),
+    ]
+    outputs = [p for p in pytester.path.rglob("*") if p.is_file() and scenarios not in p.parents]  # not the inputs
+    assert {p.suffix for p in outputs} >= {".yaml", ".json", ".xml"}
+    artefacts = {p: p.read_text(errors="replace") for p in outputs}
+    artefacts[Path("record stdout")] = recorded.stdout.str() + recorded.stderr.str()
+    artefacts[Path("replay stdout")] = replayed.stdout.str() + replayed.stderr.str()
+    leaks = [(str(path), canary) for path, text in artefacts.items() for canary in canaries if canary in text]
+    assert leaks == []
+    cassette = (pytester.path / "cassettes" / "method-create-read-delete--beta.yaml").read_text()
+    assert "Bearer REDACTED-TOKEN" in cassette and "REDACTED-PIN" in cassette
+    assert "https://graph.conformance.invalid/beta/users/" in cassette and "127.0.0.1" not in cassette
+
+
+def test_replay_without_a_cassette_fails_clearly_and_sends_nothing(pytester: pytest.Pytester) -> None:
+    scenarios = pytester.path / "scenarios"
+    shutil.copytree(FIXTURES / "scenarios", scenarios)
+    result = pytester.runpytest_subprocess(
+        *SUITE,
+        "--graph-scenarios",
+        str(scenarios),
+        "--graph-base-url",
+        "http://localhost:1",
+        "--record-mode",
+        "none",
+        "--block-network",
+        "--graph-cassette-dir",
+        "empty",
+        "-k",
+        "needs-a-token",
+    )
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*CannotOverwriteExistingCassetteException*"])
