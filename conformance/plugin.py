@@ -114,11 +114,12 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     reproduce = f"graph-conformance run --base-url {settings.base_url} --api-version {versions} --user {settings.user}"
     if settings.record_mode:
         reproduce += f" --record-mode {settings.record_mode}"
+    scenario_count = len({c.scenario.id for c in cases})
     return [
         f"graph-conformance {__version__}: target {settings.base_url} ({target}), "
         f"versions {', '.join(settings.versions)}, user {settings.user}, auth {settings.auth}",
-        f"graph-conformance: {mode}, cassette folder {settings.cassette_dir}, schemas digest {digest(default_schema_dir())}, "
-        f"{len({c.scenario.id for c in cases})} scenarios, {len(cases)} cases",
+        f"graph-conformance: {mode}, cassette folder {settings.cassette_dir}, "
+        f"schemas digest {digest(default_schema_dir())}, {scenario_count} scenarios, {len(cases)} cases",
         f"graph-conformance: reproduce with: {reproduce}",
     ]
 
