@@ -325,7 +325,7 @@ def _template_problems(
             request: dict[str, Any] = step["request"] if isinstance(step.get("request"), dict) else {}
             expect: dict[str, Any] = step["expect"] if isinstance(step.get("expect"), dict) else {}
             strings = list(_strings(request, (*path, "request")))
-            body = expect.get("body") if isinstance(expect.get("body"), dict) else {}
+            body: dict[str, Any] = expect["body"] if isinstance(expect.get("body"), dict) else {}
             for json_path, assertion in body.items():
                 for kind in ("equals", "one_of"):
                     if isinstance(assertion, dict) and kind in assertion:
