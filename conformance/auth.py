@@ -37,6 +37,7 @@ class MsalAuth(httpx.Auth):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._app: Any = None
+        self._session: Any = None
 
     def _application(self) -> Any:
         if self._app is not None:
@@ -48,6 +49,7 @@ class MsalAuth(httpx.Auth):
         session = requests.Session()
         session.trust_env = False  # REQUESTS_CA_BUNDLE would override our CA bundle otherwise
         session.verify = str(s.ca_bundle) if s.ca_bundle else True
+        self._session = session
         authority = f"{s.authority_host}/{s.tenant}"
         microsoft = "login.microsoftonline.com" in s.authority_host or "login.microsoftonline.us" in s.authority_host
         common = {"authority": authority, "http_client": session, "timeout": s.timeout, "instance_discovery": microsoft}
@@ -96,6 +98,11 @@ class MsalAuth(httpx.Auth):
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers["Authorization"] = f"Bearer {self.token()}"
         yield request
+
+    def close(self) -> None:
+        """Close msal's HTTP session (its keep-alive connections to the authority)."""
+        if self._session is not None:
+            self._session.close()
 
 
 def build_auth(settings: Settings) -> httpx.Auth | None:

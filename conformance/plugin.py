@@ -210,10 +210,12 @@ def graph_client(graph_settings: Settings) -> Iterator[httpx.Client]:
 
     from conformance.auth import build_auth
 
-    with httpx.Client(
-        timeout=graph_settings.timeout, auth=build_auth(graph_settings), follow_redirects=False
-    ) as client:
+    auth = build_auth(graph_settings)
+    with httpx.Client(timeout=graph_settings.timeout, auth=auth, follow_redirects=False) as client:
         yield client
+    close = getattr(auth, "close", None)
+    if close is not None:
+        close()  # msal's keep-alive session to the authority
 
 
 @pytest.fixture

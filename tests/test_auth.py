@@ -31,6 +31,21 @@ def authority(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server
         yield server, cert, calls
 
 
+@pytest.fixture
+def make_auth() -> Iterator[Any]:
+    """Build the run's auth as the plugin does, and close it afterwards as the plugin does."""
+    made: list[Any] = []
+
+    def make(resolved: Any) -> Any:
+        made.append(build_auth(resolved))
+        return made[-1]
+
+    yield make
+    for auth in made:
+        if isinstance(auth, MsalAuth):
+            auth.close()
+
+
 def settings(authority_url: str, cert: Path, **more: Any) -> Any:
     cli = {
         "base_url": "http://127.0.0.1:1",
@@ -47,11 +62,11 @@ def settings(authority_url: str, cert: Path, **more: Any) -> Any:
 
 
 def test_client_credentials_with_real_msal_obtain_a_token_once(
-    authority: tuple[Server, Path, list[dict[str, Any]]],
+    authority: tuple[Server, Path, list[dict[str, Any]]], make_auth: Any
 ) -> None:
     server, cert, calls = authority
     calls.clear()
-    auth = build_auth(settings(server.url, cert))
+    auth = make_auth(settings(server.url, cert))
     assert isinstance(auth, MsalAuth)
     assert auth.token() == ISSUED
     assert auth.token() == ISSUED  # from msal's cache: no second token request
@@ -60,30 +75,30 @@ def test_client_credentials_with_real_msal_obtain_a_token_once(
     ]
 
 
-def test_a_wrong_secret_is_a_clear_error(authority: tuple[Server, Path, list[dict[str, Any]]]) -> None:
+def test_a_wrong_secret_is_a_clear_error(authority: tuple[Server, Path, list[dict[str, Any]]], make_auth: Any) -> None:
     server, cert, _ = authority
-    auth = build_auth(settings(server.url, cert, client_secret="wrong"))
+    auth = make_auth(settings(server.url, cert, client_secret="wrong"))
     with pytest.raises(AuthError) as caught:
-        auth.token()  # type: ignore[union-attr]
+        auth.token()
     assert str(caught.value) == "no token: invalid_client: AADSTS7000215: Invalid client secret provided."
 
 
-def test_an_unreachable_authority_fails_fast_and_clearly(tmp_path: Path) -> None:
-    auth = build_auth(settings("https://127.0.0.1:9", tmp_path / "none.pem"))
+def test_an_unreachable_authority_fails_fast_and_clearly(tmp_path: Path, make_auth: Any) -> None:
+    auth = make_auth(settings("https://127.0.0.1:9", tmp_path / "none.pem"))
     with pytest.raises(AuthError) as caught:
-        auth.token()  # type: ignore[union-attr]
+        auth.token()
     assert str(caught.value).startswith("msal could not reach the authority https://127.0.0.1:9/contoso: ")
 
 
 def test_client_certificate_with_real_msal(
-    authority: tuple[Server, Path, list[dict[str, Any]]], tmp_path: Path
+    authority: tuple[Server, Path, list[dict[str, Any]]], tmp_path: Path, make_auth: Any
 ) -> None:
     server, cert, calls = authority
     calls.clear()
     key, certificate = self_signed(tmp_path)
     pem = tmp_path / "client.pem"
     pem.write_text(key.read_text() + certificate.read_text())
-    auth = build_auth(
+    auth = make_auth(
         settings(
             server.url,
             cert,
@@ -93,19 +108,19 @@ def test_client_certificate_with_real_msal(
             certificate_thumbprint="A" * 40,
         )
     )
-    assert auth.token() == ISSUED  # type: ignore[union-attr]
+    assert auth.token() == ISSUED
     assert calls[0]["client_assertion_type"] == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
     assert calls[0]["client_assertion"].count(".") == 2  # a signed JWT
 
 
 def test_device_code_flow_with_real_msal(
-    authority: tuple[Server, Path, list[dict[str, Any]]], capsys: pytest.CaptureFixture[str]
+    authority: tuple[Server, Path, list[dict[str, Any]]], capsys: pytest.CaptureFixture[str], make_auth: Any
 ) -> None:
     server, cert, _ = authority
-    auth = build_auth(
+    auth = make_auth(
         settings(server.url, cert, auth="device-code", client_secret=None, scope="UserAuthMethod-QR.ReadWrite")
     )
-    assert auth.token() == ISSUED  # type: ignore[union-attr]
+    assert auth.token() == ISSUED
     assert "enter QRPIN-42" in capsys.readouterr().err
 
 
@@ -118,7 +133,7 @@ def test_static_and_placeholder_tokens() -> None:
         {"base_url": "https://graph.microsoft.com", "user": "u", "token": "t"}, {}, environ={}, record_mode="none"
     )
     request = __import__("httpx").Request("GET", "https://graph.microsoft.com/beta/me")
-    next(build_auth(replay).auth_flow(request))  # type: ignore[union-attr]
+    next(build_auth(replay).auth_flow(request))
     assert request.headers["Authorization"] == f"Bearer {PLACEHOLDER_TOKEN}"
 
 
