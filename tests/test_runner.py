@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -267,5 +266,22 @@ def test_a_redacted_value_from_a_cassette_is_a_warning_for_value_checks_only() -
     assert [v.where for v in result.violations] == ["$.id"]
 
 
-def test_unused_path_import_keeps_fixtures_reachable() -> None:
-    assert Path(COMMITTED).is_dir()
+def test_cleanup_runs_when_the_run_is_interrupted() -> None:
+    body = (
+        "writes: true\nsteps:\n  - request: {method: GET, path: /a}\n"
+        "cleanup:\n  - request: {method: DELETE, path: /c}\n"
+    )
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        if request.url.path == "/beta/a":
+            raise KeyboardInterrupt  # Ctrl-C while a step is in flight
+        return httpx.Response(204)
+
+    runner = Runner(
+        httpx.Client(transport=httpx.MockTransport(handler)), base_url="http://127.0.0.1:9", user="u1", schemas=SCHEMAS
+    )
+    with pytest.raises(KeyboardInterrupt):
+        runner.run(scenario(body), "beta", NOW)
+    assert seen == ["/beta/a", "/beta/c"]
