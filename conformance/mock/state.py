@@ -1,0 +1,319 @@
+"""The reference mock's state and rules, with no web framework in sight.
+
+One QR code + PIN method per user, one active standard and one active temporary QR code, lifetime
+limits, PIN rules, images and PINs returned once. Every rule raises :class:`GraphError` with the
+documented code; where the pages disagree, ``DECISIONS.md`` beside this file says what was chosen.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from conformance.mock import images
+
+NEVER = "0001-01-01T00:00:00Z"  # how Graph shows "never used" (every example of the pages)
+STANDARD_MAX = timedelta(days=395)
+STANDARD_MIN = timedelta(days=1)
+TEMPORARY_MAX = timedelta(hours=12)
+TEMPORARY_MIN = timedelta(hours=1)
+PIN_MAX = 20
+KIND_ATTRIBUTES = {"standardQRCode": "standard", "temporaryQRCode": "temporary"}
+POLICY_DEFAULTS = {"state": "disabled", "standardQRCodeLifetimeInDays": 365, "pinLength": 8}
+
+
+class GraphError(Exception):
+    """An answer in Graph's error envelope."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def parse_time(value: Any, name: str) -> datetime:
+    """An RFC 3339 date-time with an offset (``Z``, ``+00:00``, up to 7 fraction digits)."""
+    if not isinstance(value, str):
+        raise GraphError(400, "invalidRequest", f"{name} must be a date-time string")
+    text = value.strip().replace("z", "Z")
+    match = re.fullmatch(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d{1,7})?(Z|[+-]\d{2}:\d{2})", text)
+    if not match:
+        raise GraphError(400, "invalidRequest", f"{name} is not an RFC 3339 date-time with an offset: {value!r}")
+    fraction = (match.group(2) or ".0")[1:7].ljust(6, "0")
+    offset = "+00:00" if match.group(3) == "Z" else match.group(3)
+    try:
+        moment = datetime.fromisoformat(f"{match.group(1)}.{fraction}{offset}")
+    except ValueError:
+        raise GraphError(400, "invalidRequest", f"{name} is not a valid date-time: {value!r}") from None
+    return moment.astimezone(UTC)
+
+
+def render_time(moment: datetime | None, precise: bool = False) -> str | None:
+    """Graph's form: ``Z``; server-made times carry 7 fraction digits, as in the docs' examples."""
+    if moment is None:
+        return None
+    moment = moment.astimezone(UTC)
+    if precise or moment.microsecond:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond:06d}0Z"
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def pin_problem(code: Any, min_length: int) -> str | None:
+    """Why a PIN is refused, or None. Digits only, ``min_length``-20 long, and not trivial."""
+    if not isinstance(code, str) or not code.isdigit() or not code.isascii():
+        return "PIN needs to be digit only"
+    if len(code) < min_length:
+        return f"PIN needs to be at least {min_length} digits long"
+    if len(code) > PIN_MAX:
+        return f"PIN can be at most {PIN_MAX} digits long"
+    if code in "01234567890123456789" or code in "98765432109876543210":
+        return "PIN can't be a run of consecutive digits"
+    for size in (1, 2, 3):
+        unit = code[:size]
+        if len(code) % size == 0 and unit * (len(code) // size) == code:
+            return "PIN can't repeat a sequence of 1-3 digits"
+    return None
+
+
+def new_pin(length: int) -> str:
+    while True:
+        code = "".join(secrets.choice("0123456789") for _ in range(length))
+        if pin_problem(code, length) is None:
+            return code
+
+
+@dataclass
+class QrCode:
+    id: str
+    start: datetime
+    expire: datetime
+    created: datetime
+    last_used: datetime | None = None
+
+    def active(self, now: datetime) -> bool:
+        return self.expire > now
+
+    def body(self, image: dict[str, Any] | None = None) -> dict[str, Any]:
+        return {
+            "@odata.type": "#microsoft.graph.qrCode",
+            "id": self.id,
+            "startDateTime": render_time(self.start),
+            "expireDateTime": render_time(self.expire),
+            "createdDateTime": render_time(self.created, precise=True),
+            "lastUsedDateTime": render_time(self.last_used) or NEVER,
+            "image": image,
+        }
+
+
+@dataclass
+class Pin:
+    id: str
+    code: str
+    created: datetime
+    updated: datetime
+    force_change: bool = True
+
+    def body(self, reveal: bool, version: str) -> dict[str, Any]:
+        identity = {"id": self.id} if version == "v1.0" else {}  # beta's qrPin has no id (its pages)
+        return {
+            "@odata.type": "#microsoft.graph.qrPin",
+            **identity,
+            "code": self.code if reveal else None,
+            "forceChangePinNextSignIn": self.force_change,
+            "createdDateTime": render_time(self.created, precise=True),
+            "updatedDateTime": render_time(self.updated, precise=True),
+        }
+
+
+@dataclass
+class Method:
+    id: str
+    created: datetime
+    pin: Pin
+    standard: QrCode | None = None
+    temporary: QrCode | None = None
+
+    def body(
+        self, version: str, standard_image: dict[str, Any] | None = None, reveal_pin: bool = False
+    ) -> dict[str, Any]:
+        # v1.0 documents createdDateTime on the method, beta lastUsedDateTime (each version's pages)
+        dates = (
+            {"createdDateTime": render_time(self.created, precise=True)}
+            if version == "v1.0"
+            else {"lastUsedDateTime": None}
+        )
+        return {
+            "@odata.type": "#microsoft.graph.qrCodePinAuthenticationMethod",
+            "id": self.id,
+            **dates,
+            "standardQRCode": self.standard.body(standard_image) if self.standard else None,
+            "temporaryQRCode": self.temporary.body() if self.temporary else None,
+            "pin": self.pin.body(reveal_pin, version),
+        }
+
+
+@dataclass
+class Store:
+    """All users' methods and the tenant's policy; every change holds the lock."""
+
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    methods: dict[str, Method] = field(default_factory=dict)
+    policy: dict[str, Any] = field(default_factory=lambda: dict(POLICY_DEFAULTS))
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    # --- the method -------------------------------------------------------------------------
+
+    def get_method(self, user: str) -> Method:
+        method = self.methods.get(user)
+        if method is None:
+            raise GraphError(404, "itemNotFound", "The user has no QR code PIN authentication method.")
+        return method
+
+    def create_method(self, user: str, upn: str, body: Any) -> tuple[Method, dict[str, Any]]:
+        if not isinstance(body, dict):
+            raise GraphError(400, "invalidRequest", "The request body must be a JSON object.")
+        with self.lock:
+            if user in self.methods:
+                raise GraphError(
+                    400, "tooManyQRCodePinMethod", "There can be only one active QR code auth method for a user."
+                )
+            if body.get("temporaryQRCode") is not None or not isinstance(body.get("standardQRCode"), dict):
+                raise GraphError(
+                    400, "standardQRCodeRequired", "Standard QR code is required for adding new QR code auth method."
+                )
+            now = self.clock()
+            start, expire = self._standard_lifetime(body["standardQRCode"], None)
+            pin_body = body.get("pin") if isinstance(body.get("pin"), dict) else {}
+            length = int(self.policy["pinLength"])
+            if pin_body.get("code") is not None:
+                problem = pin_problem(pin_body["code"], length)
+                if problem:
+                    raise GraphError(400, "pinTooShort", f"{problem}; it needs at least {length} digits.")
+                code = str(pin_body["code"])
+            else:
+                code = new_pin(length)
+            method = Method(str(uuid.uuid4()), now, Pin(str(uuid.uuid4()), code, now, now))
+            method.standard = QrCode(str(uuid.uuid4()), start, expire, now)
+            self.methods[user] = method
+            return method, images.image_for(upn, method.standard.id)
+
+    def delete_method(self, user: str) -> None:
+        with self.lock:
+            self.get_method(user)
+            del self.methods[user]
+
+    # --- QR codes ---------------------------------------------------------------------------
+
+    def get_code(self, user: str, kind: str) -> QrCode:
+        code = getattr(self.get_method(user), KIND_ATTRIBUTES[kind])
+        if code is None:
+            raise GraphError(404, "itemNotFound", f"The method has no {kind} QR code.")
+        return code  # type: ignore[no-any-return]
+
+    def _standard_lifetime(self, body: dict[str, Any], current: QrCode | None) -> tuple[datetime, datetime]:
+        if current is None and ("startDateTime" not in body or "expireDateTime" not in body):
+            raise GraphError(400, "invalidRequest", "startDateTime and expireDateTime are required.")
+        start = current.start if current else parse_time(body["startDateTime"], "startDateTime")
+        expire = parse_time(body["expireDateTime"], "expireDateTime")
+        if expire - start > STANDARD_MAX:
+            raise GraphError(
+                400, "qrCodeLifeTimeExceedLimit", "StandardQRCode lifetime exceeds the limit i.e. maximum 395 days."
+            )
+        if expire - start < STANDARD_MIN:
+            raise GraphError(400, "invalidRequest", "A standard QR code lives at least 1 day.")
+        return start, expire
+
+    def patch_code(self, user: str, upn: str, kind: str, body: Any) -> tuple[QrCode, dict[str, Any] | None, bool]:
+        """Create (True) or update (False) a QR code; the image comes only with a creation."""
+        if not isinstance(body, dict):
+            raise GraphError(400, "invalidRequest", "The request body must be a JSON object.")
+        with self.lock:
+            method = self.get_method(user)
+            now = self.clock()
+            current: QrCode | None = getattr(method, KIND_ATTRIBUTES[kind])
+            if current is not None and current.active(now):
+                if kind == "temporaryQRCode" or "startDateTime" in body or "expireDateTime" not in body:
+                    raise GraphError(400, "ActiveQRCodeExisted", f"An active {kind} exists for QR code auth method.")
+                current.start, current.expire = self._standard_lifetime(body, current)
+                return current, None, False
+            if kind == "standardQRCode":
+                start, expire = self._standard_lifetime(body, None)
+            else:
+                if "startDateTime" not in body or "expireDateTime" not in body:
+                    raise GraphError(400, "invalidRequest", "startDateTime and expireDateTime are required.")
+                start = parse_time(body["startDateTime"], "startDateTime")
+                expire = parse_time(body["expireDateTime"], "expireDateTime")
+                if expire - start > TEMPORARY_MAX:
+                    raise GraphError(
+                        400,
+                        "qrCodeLifeTimeExceedLimit",
+                        "TemporaryQRCode lifetime exceeds the limit i.e. maximum 12 hours.",
+                    )
+                if expire - start < TEMPORARY_MIN:
+                    raise GraphError(400, "invalidRequest", "A temporary QR code lives at least 1 hour.")
+            code = QrCode(str(uuid.uuid4()), start, expire, now)
+            setattr(method, KIND_ATTRIBUTES[kind], code)
+            return code, images.image_for(upn, code.id), True
+
+    def delete_code(self, user: str, kind: str) -> None:
+        with self.lock:
+            self.get_code(user, kind)
+            setattr(self.get_method(user), KIND_ATTRIBUTES[kind], None)
+
+    # --- the PIN ----------------------------------------------------------------------------
+
+    def reset_pin(self, user: str) -> Pin:
+        with self.lock:
+            method = self.get_method(user)
+            now = self.clock()
+            method.pin = Pin(method.pin.id, new_pin(int(self.policy["pinLength"])), method.pin.created, now, True)
+            return method.pin
+
+    def update_pin(self, user: str, body: Any) -> None:
+        if not isinstance(body, dict) or not isinstance(body.get("currentPin"), str) or "newPin" not in body:
+            raise GraphError(400, "invalidRequest", "currentPin and newPin are required.")
+        with self.lock:
+            method = self.get_method(user)
+            if not secrets.compare_digest(body["currentPin"], method.pin.code):
+                raise GraphError(400, "invalidRequest", "currentPin does not match.")
+            problem = pin_problem(body["newPin"], int(self.policy["pinLength"]))
+            if problem:
+                raise GraphError(400, "pinTooShort", problem)
+            method.pin = Pin(method.pin.id, str(body["newPin"]), method.pin.created, self.clock(), False)
+
+    # --- the policy -------------------------------------------------------------------------
+
+    def update_policy(self, body: Any, require_odata_type: bool) -> None:
+        if not isinstance(body, dict):
+            raise GraphError(400, "invalidRequest", "The request body must be a JSON object.")
+        if (
+            require_odata_type
+            and body.get("@odata.type") != "#microsoft.graph.qrCodePinAuthenticationMethodConfiguration"
+        ):
+            raise GraphError(
+                400,
+                "invalidRequest",
+                "@odata.type #microsoft.graph.qrCodePinAuthenticationMethodConfiguration is required.",
+            )
+        changes: dict[str, Any] = {}
+        for key, low, high in (("pinLength", 8, PIN_MAX), ("standardQRCodeLifetimeInDays", 1, 395)):
+            if key in body:
+                value = body[key]
+                if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+                    raise GraphError(400, "invalidRequest", f"{key} must be an integer from {low} to {high}.")
+                changes[key] = value
+        if "state" in body:
+            if body["state"] not in ("enabled", "disabled"):
+                raise GraphError(400, "invalidRequest", "state must be enabled or disabled.")
+            changes["state"] = body["state"]
+        with self.lock:
+            self.policy.update(changes)
+
+    def reset_policy(self) -> None:
+        with self.lock:
+            self.policy = dict(POLICY_DEFAULTS)
