@@ -19,7 +19,7 @@ from urllib.parse import unquote
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from conformance.config import DEFAULT_USER
@@ -74,8 +74,8 @@ def _error(error: GraphError, request: Request, request_id: str) -> Response:
 
 def create_app(options: MockOptions | None = None) -> Starlette:
     options = options or MockOptions()
-    clock = (lambda: options.clock) if options.clock else (lambda: datetime.now(UTC))
-    store = Store(clock=clock)  # type: ignore[arg-type]
+    fixed = options.clock
+    store = Store(clock=(lambda: fixed) if fixed is not None else (lambda: datetime.now(UTC)))
     pending_throttle = list(options.throttle)
 
     async def body_of(request: Request) -> Any:
@@ -178,8 +178,8 @@ def create_app(options: MockOptions | None = None) -> Starlette:
             if verb == "DELETE":
                 store.delete_code(user, kind)
                 return _json(request_id, 204, None)
-            code, image, created = store.patch_code(user, upn, kind, await body_of(request))
-            return _json(request_id, 201 if created else 200, entity(code.body(image)))
+            qr, image, created = store.patch_code(user, upn, kind, await body_of(request))
+            return _json(request_id, 201 if created else 200, entity(qr.body(image)))
         if tail == ["pin"]:
             allow(verb, ("PATCH",))
             await body_of(request)  # any body, or none: the PIN is always generated (DECISIONS.md)

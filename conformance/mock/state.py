@@ -188,7 +188,7 @@ class Store:
                 )
             now = self.clock()
             start, expire = self._standard_lifetime(body["standardQRCode"], None)
-            pin_body = body.get("pin") if isinstance(body.get("pin"), dict) else {}
+            pin_body: dict[str, Any] = body["pin"] if isinstance(body.get("pin"), dict) else {}
             length = int(self.policy["pinLength"])
             if pin_body.get("code") is not None:
                 problem = pin_problem(pin_body["code"], length)
