@@ -166,9 +166,9 @@ def create_app(options: MockOptions | None = None) -> Starlette:
             if verb == "DELETE":
                 store.delete_method(user)
                 return _json(request_id, 204, None)
-            created, image = store.create_method(user, upn, await body_of(request))
+            method, image = store.create_method(user, upn, await body_of(request))
             location = f"{request.base_url}{version}/users/{upn}/authentication/qrCodePinMethod"
-            body = entity(created.body(version, standard_image=image, reveal_pin=True))
+            body = entity(method.body(version, standard_image=image, reveal_pin=True))
             return _json(request_id, 201, {"@odata.context": f"{context}/$entity", **body}, {"Location": location})
         if tail[0] in KINDS and len(tail) == 1:
             kind = KINDS[tail[0]]
@@ -178,8 +178,8 @@ def create_app(options: MockOptions | None = None) -> Starlette:
             if verb == "DELETE":
                 store.delete_code(user, kind)
                 return _json(request_id, 204, None)
-            qr, image, created = store.patch_code(user, upn, kind, await body_of(request))
-            return _json(request_id, 201 if created else 200, entity(qr.body(image)))
+            qr, qr_image, created = store.patch_code(user, upn, kind, await body_of(request))
+            return _json(request_id, 201 if created else 200, entity(qr.body(qr_image)))
         if tail == ["pin"]:
             allow(verb, ("PATCH",))
             await body_of(request)  # any body, or none: the PIN is always generated (DECISIONS.md)
