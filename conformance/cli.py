@@ -48,6 +48,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("-v", "--verbose", action="store_true", help="one line per case")
 
+    mock = commands.add_parser("mock", help="serve the reference Graph mock (loopback only)")
+    mock.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default: 127.0.0.1)")
+    mock.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
+
     derive = commands.add_parser("derive", help="derive JSON Schemas, operations and conflicts from doc pages")
     derive.add_argument(
         "--docs", type=Path, action="append", required=True, metavar="DIR", help="a folder of doc pages (repeatable)"
@@ -112,7 +116,7 @@ def _derive(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     if not args.base_url:
-        return _describe_contract()
+        return _run_embedded(args)
     from conformance import config
 
     # the same validation the plugin does, so usage errors read like every other CLI error
@@ -166,20 +170,15 @@ def _run(args: argparse.Namespace) -> int:
     return 2
 
 
-def _describe_contract() -> int:
-    from conformance import contract
+def _run_embedded(args: argparse.Namespace) -> int:
+    """No target given: start the reference mock on a free loopback port, run everything, stop it."""
+    from conformance.mock import create_app
+    from conformance.mock.serve import BackgroundServer
 
-    root = contract.default_schema_dir()
-    documents = contract.read_documents(root)
-    print(f"graph-conformance {__version__}: derived schemas in {root} (digest {contract.digest(root)})")
-    for version in ("beta", "v1.0"):
-        names = contract.type_names(documents, version)
-        ops = documents.get(f"{version}/operations.json", {}).get("operations", {})
-        print(f"  {version}: {len(names)} schemas ({', '.join(names)}); {len(ops)} documented operations")
-    conflicts = documents.get("conflicts.json", {}).get("conflicts", [])
-    print(f"  {len(conflicts)} documented conflicts between pages")
-    print("the embedded reference mock is not built yet: give --base-url to run the suite against a target")
-    return 0
+    with BackgroundServer(create_app()) as server:
+        print(f"graph-conformance: no --base-url given: running against the embedded reference mock at {server.url}")
+        args.base_url = server.url
+        return _run(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -190,6 +189,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _derive(args)
         if args.command == "run":
             return _run(args)
+        if args.command == "mock":
+            from conformance.mock.serve import serve
+
+            return serve(args.host, args.port)
         parser.print_help()
         return 2
     except ConformanceError as exc:

@@ -45,12 +45,13 @@ def write_json(path: Path, cases: list[dict[str, Any]], settings: dict[str, Any]
 
 
 def human(cases: list[dict[str, Any]]) -> list[str]:
+    """The counts, then every case with its outcome (failures with their first violation), then drift."""
     counts = summary(cases)
     lines = [
         f"graph-conformance: {counts['passed']} passed, {counts['failed']} failed, {counts['errors']} errors, "
         f"{counts['skipped']} skipped, {counts['warnings']} drift warnings"
     ]
-    for case in cases:
+    for case in sorted(cases, key=lambda c: (c["outcome"] == "passed", c["id"])):
         if case["outcome"] in ("failed", "error"):
             first = case["violations"][0] if case["violations"] else None
             detail = (
@@ -60,6 +61,10 @@ def human(cases: list[dict[str, Any]]) -> list[str]:
             )
             more = f" (+{len(case['violations']) - 1} more)" if len(case["violations"]) > 1 else ""
             lines.append(f"  {case['outcome'].upper()} {case['id']}: {detail}{more}")
+        elif case["outcome"] == "skipped":
+            lines.append(f"  skipped {case['id']}: {case.get('reason', '')}")
+        else:
+            lines.append(f"  passed  {case['id']}")
     drift = Counter(f"{w['where']}: {w['message']}" for c in cases for w in c["warnings"])
     for text, count in sorted(drift.items()):
         lines.append(f"  drift: {text} ({count} case{'s' if count > 1 else ''})")

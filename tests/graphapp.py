@@ -13,6 +13,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from conformance.mock.serve import BackgroundServer
+
 METHOD = "/{version}/users/{user}/authentication/qrCodePinMethod"
 
 
@@ -83,38 +85,4 @@ def make_app(
     return app
 
 
-class Server:
-    """A real uvicorn server on 127.0.0.1 in a thread, for as long as the ``with`` block lasts."""
-
-    def __init__(self, app: Any, **config: Any) -> None:
-        import uvicorn
-
-        self.config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", **config)
-        self.server = uvicorn.Server(self.config)
-        self.thread: Any = None
-
-    def __enter__(self) -> Server:
-        import threading
-        import time
-
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.01)
-        return self
-
-    @property
-    def port(self) -> int:
-        return int(self.server.servers[0].sockets[0].getsockname()[1])
-
-    @property
-    def url(self) -> str:
-        scheme = "https" if self.config.ssl_certfile else "http"
-        return f"{scheme}://127.0.0.1:{self.port}"
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+Server = BackgroundServer  # the product's own loopback server, in a thread
