@@ -119,8 +119,8 @@ def test_unrepairable_json_exits_2_with_page_line_column(tmp_path: Path) -> None
             "graph-conformance: error: derive: --docs /nonexistent/docs: no such directory",
         ),
         (
-            ["derive", "--docs", str(REPO / "conformance"), "--out", "/tmp/x"],
-            f"graph-conformance: error: derive: --docs {REPO / 'conformance'}: no doc pages (*.md, *.txt) found",
+            ["derive", "--docs", str(FIXTURES / "scenarios"), "--out", "/tmp/x"],
+            f"graph-conformance: error: derive: --docs {FIXTURES / 'scenarios'}: no doc pages (*.md, *.txt) found",
         ),
         (
             ["derive", "--docs", str(DOC_DIRS[0]), "--against", "/tmp"],
@@ -153,17 +153,85 @@ def test_argparse_usage_error_exits_2() -> None:
     assert "the following arguments are required: --docs" in result.stderr
 
 
-def test_run_shows_the_derived_schemas_it_found(tmp_path: Path) -> None:
-    result = cli("run", cwd=tmp_path)  # from any folder: the installed schemas are found
-    assert result.returncode == 0, result.stderr
+def test_run_without_a_target_runs_everything_against_the_embedded_mock(tmp_path: Path) -> None:
+    result = cli("run", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
-    assert "derived schemas in" in lines[0] and "(digest " in lines[0]
-    assert lines[1].startswith(
-        "  beta: 6 schemas (graphError, qrCode, qrCodeImageDetails, qrCodePinAuthenticationMethod, "
+    assert lines[0].startswith(
+        "graph-conformance: no --base-url given: running against the embedded reference mock at http://127.0.0.1:"
     )
-    assert lines[2].startswith("  v1.0: 6 schemas (") and lines[2].endswith("14 documented operations")
+    assert "graph-conformance: 18 passed, 0 failed, 0 errors, 0 skipped, 0 drift warnings" in lines
+    passed = sorted(line.split()[-1] for line in lines if line.startswith("  passed  "))
+    from conformance.plugin import CATALOGUE
+    from conformance.scenarios import load_scenarios
+
+    expected = sorted(f"{s.id}[{v}]" for s in load_scenarios([CATALOGUE]) for v in s.versions)
+    assert passed == expected and len(passed) == 18
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_mock_command_serves_logs_without_secrets_and_stops_on_ctrl_c() -> None:
+    import signal
+    import time
+
+    import httpx
+
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "conformance", "mock", "--port", str(port)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                anonymous = httpx.get(f"{base}/beta/users/x/authentication/qrCodePinMethod")
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline, "the mock did not start"
+                time.sleep(0.05)
+        assert anonymous.status_code == 401
+        assert anonymous.json()["error"]["code"] == "InvalidAuthenticationToken"
+        created = httpx.put(
+            f"{base}/v1.0/users/x/authentication/qrCodePinMethod",
+            headers={"Authorization": "Bearer canary-token-8c1f"},
+            json={
+                "standardQRCode": {"startDateTime": "2026-11-22T00:00:00Z", "expireDateTime": "2026-12-22T00:00:00Z"},
+                "pin": {"code": "66041937"},
+            },
+        )
+        assert created.status_code == 201
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=15)
+    assert process.returncode == 0
     assert (
-        lines[-1] == "the embedded reference mock is not built yet: give --base-url to run the suite against a target"
+        err.splitlines()[0]
+        == f"graph-conformance mock: serving the reference Graph mock on http://127.0.0.1:{port} (Ctrl-C stops it)"
+    )
+    assert err.splitlines()[-1] == "graph-conformance mock: stopped"
+    requests = [line for line in err.splitlines() if " -> " in line]
+    assert len(requests) == 2
+    assert requests[1].split(" ", 2)[2].startswith("PUT /v1.0/users/x/authentication/qrCodePinMethod -> 201 (")
+    assert "canary-token-8c1f" not in err + out and "66041937" not in err + out
+
+
+def test_mock_serves_on_loopback_only() -> None:
+    result = cli("mock", "--host", "0.0.0.0")
+    assert (result.returncode, result.stderr.strip()) == (
+        2,
+        "graph-conformance: error: --host 0.0.0.0: the mock serves on loopback only (127.0.0.1, ::1 or localhost)",
     )
 
 

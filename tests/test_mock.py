@@ -1,0 +1,315 @@
+"""The reference mock: each documented rule, in-process (Starlette's TestClient is an httpx.Client)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from conformance.auth import StaticToken
+from conformance.config import DEFAULT_USER, PLACEHOLDER_TOKEN
+from conformance.mock import MockOptions, create_app
+from conformance.mock.state import pin_problem
+from conformance.schemas import SchemaSet
+from tests.conftest import COMMITTED
+
+SCHEMAS = SchemaSet(COMMITTED)
+AUTH = {"Authorization": "Bearer any-token"}
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+METHOD = "/{v}/users/{u}/authentication/qrCodePinMethod"
+
+
+def iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def client(**options: Any) -> TestClient:
+    return TestClient(create_app(MockOptions(clock=NOW, **options)), headers=AUTH)
+
+
+def put_method(
+    c: TestClient, version: str = "v1.0", user: str = "alice@contoso.example", **body: Any
+) -> httpx.Response:
+    payload = {
+        "standardQRCode": {"startDateTime": iso(NOW), "expireDateTime": iso(NOW + timedelta(days=30))},
+        "pin": {"code": "58219374"},
+        **body,
+    }
+    return c.put(METHOD.format(v=version, u=user), json=payload)
+
+
+def envelope(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    assert SCHEMAS.errors("v1.0", "graphError", body) == []
+    assert body["error"]["code"] == code
+    assert set(body["error"]["innerError"]) == {"date", "request-id", "client-request-id"}
+    assert response.headers["request-id"] == body["error"]["innerError"]["request-id"]
+    return body
+
+
+@pytest.mark.parametrize("version", ["beta", "v1.0"])
+def test_create_returns_the_image_and_pin_once_and_get_never(version: str) -> None:
+    c = client()
+    created = put_method(c, version)
+    assert created.status_code == 201
+    body = created.json()
+    assert SCHEMAS.errors(version, "qrCodePinAuthenticationMethod", body) == []
+    assert created.headers["location"].endswith(
+        f"/{version}/users/alice@contoso.example/authentication/qrCodePinMethod"
+    )
+    image = body["standardQRCode"]["image"]
+    assert base64.b64decode(image["binaryValue"], validate=True).startswith(b"<svg")
+    raw = base64.b64decode(image["rawContent"], validate=True).decode()
+    assert raw.startswith(f"ms-qrpin:v1|alice@contoso.example|{body['standardQRCode']['id']}|")
+    assert (image["errorCorrectionLevel"], body["pin"]["code"], body["pin"]["forceChangePinNextSignIn"]) == (
+        "l",
+        "58219374",
+        True,
+    )
+    assert body["standardQRCode"]["lastUsedDateTime"] == "0001-01-01T00:00:00Z" and body["temporaryQRCode"] is None
+    read = c.get(METHOD.format(v=version, u="alice@contoso.example")).json()
+    assert read["standardQRCode"]["image"] is None and read["pin"]["code"] is None
+    assert SCHEMAS.errors(version, "qrCodePinAuthenticationMethod", read) == []
+    # each version shows what its pages document (DECISIONS.md 15, 16)
+    assert ("createdDateTime" in read, "lastUsedDateTime" in read, "id" in read["pin"]) == (
+        (True, False, True) if version == "v1.0" else (False, True, False)
+    )
+
+
+def test_one_method_per_user_and_the_standard_code_is_required() -> None:
+    c = client()
+    assert put_method(c).status_code == 201
+    envelope(put_method(c), 400, "tooManyQRCodePinMethod")
+    envelope(put_method(c, user="bob", standardQRCode=None), 400, "standardQRCodeRequired")
+    temporary = {"startDateTime": iso(NOW), "expireDateTime": iso(NOW + timedelta(hours=2))}
+    envelope(put_method(c, user="bob", temporaryQRCode=temporary), 400, "standardQRCodeRequired")
+
+
+@pytest.mark.parametrize(
+    "pin", ["1234567", "5821937a", "12345678", "98765432", "11111111", "12121212", "123123123", "1" * 9 + "2" * 12]
+)
+def test_bad_pins_are_refused_with_pin_too_short(pin: str) -> None:
+    envelope(put_method(client(), pin={"code": pin}), 400, "pinTooShort")
+
+
+def test_pin_rules() -> None:
+    assert pin_problem("58219374", 8) is None and pin_problem("582193745821", 8) is None
+    assert pin_problem("58219374", 10) == "PIN needs to be at least 10 digits long"
+    assert pin_problem("١٢٣٤٥٦٧٨", 8) == "PIN needs to be digit only"  # non-ASCII digits
+
+
+def test_a_pin_is_generated_when_none_is_given_and_follows_the_policy_length() -> None:
+    c = client()
+    c.patch(
+        "/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/qrCodePin",
+        json={"@odata.type": "#microsoft.graph.qrCodePinAuthenticationMethodConfiguration", "pinLength": 12},
+    )
+    created = put_method(c, pin=None).json()
+    assert pin_problem(created["pin"]["code"], 12) is None and len(created["pin"]["code"]) == 12
+    envelope(put_method(c, user="bob"), 400, "pinTooShort")  # 8 digits no longer suffice
+
+
+def test_standard_code_rules() -> None:
+    c = client()
+    put_method(c)
+    path = METHOD.format(v="v1.0", u="alice@contoso.example") + "/standardQRCode"
+    original = c.get(path).json()
+    envelope(
+        c.patch(path, json={"startDateTime": iso(NOW), "expireDateTime": iso(NOW + timedelta(days=5))}),
+        400,
+        "ActiveQRCodeExisted",
+    )
+    updated = c.patch(path, json={"expireDateTime": iso(NOW + timedelta(days=60))})
+    assert updated.status_code == 200 and updated.json()["image"] is None
+    assert updated.json()["startDateTime"] == original["startDateTime"] and updated.json()["expireDateTime"] == iso(
+        NOW + timedelta(days=60)
+    )
+    envelope(c.patch(path, json={"expireDateTime": iso(NOW + timedelta(days=396))}), 400, "qrCodeLifeTimeExceedLimit")
+    assert c.delete(path).status_code == 204
+    envelope(c.get(path), 404, "itemNotFound")
+    envelope(c.delete(path), 404, "itemNotFound")
+    long = {"startDateTime": iso(NOW), "expireDateTime": iso(NOW + timedelta(days=395, seconds=1))}
+    envelope(c.patch(path, json=long), 400, "qrCodeLifeTimeExceedLimit")
+    created = c.patch(
+        path, json={"startDateTime": "2026-11-22T12:00:00+00:00", "expireDateTime": "2027-11-22T12:00:00.1234567Z"}
+    )
+    assert created.status_code == 201 and created.json()["image"] is not None
+    assert created.json()["startDateTime"] == "2026-11-22T12:00:00Z"
+
+
+def test_temporary_code_rules() -> None:
+    moment = [NOW]
+    c = TestClient(create_app(MockOptions()), headers=AUTH)
+    c.app.state.store.clock = lambda: moment[0]  # type: ignore[attr-defined]
+    put_method(c)
+    path = METHOD.format(v="beta", u="alice@contoso.example") + "/temporaryQRCode"
+    envelope(c.get(path), 404, "itemNotFound")
+    too_long = {"startDateTime": iso(NOW), "expireDateTime": iso(NOW + timedelta(hours=12, minutes=1))}
+    envelope(c.patch(path, json=too_long), 400, "qrCodeLifeTimeExceedLimit")
+    envelope(
+        c.patch(path, json={"startDateTime": iso(NOW), "expireDateTime": iso(NOW + timedelta(minutes=30))}),
+        400,
+        "invalidRequest",
+    )
+    good = {"startDateTime": iso(NOW), "expireDateTime": iso(NOW + timedelta(hours=12))}
+    assert c.patch(path, json=good).status_code == 201
+    envelope(c.patch(path, json={"expireDateTime": iso(NOW + timedelta(hours=2))}), 400, "ActiveQRCodeExisted")
+    moment[0] = NOW + timedelta(hours=13)  # the temporary code has expired: a new one may be created
+    later = {"startDateTime": iso(moment[0]), "expireDateTime": iso(moment[0] + timedelta(hours=1))}
+    assert c.patch(path, json=later).status_code == 201
+
+
+def test_pin_reset_and_update() -> None:
+    c = client()
+    put_method(c)
+    base = METHOD.format(v="v1.0", u="alice@contoso.example")
+    reset = c.patch(base + "/pin")  # no body at all, as the Entra how-to sends it
+    assert reset.status_code == 201 and SCHEMAS.errors("v1.0", "qrPin", reset.json()) == []
+    code = reset.json()["code"]
+    assert code != "58219374" and reset.json()["forceChangePinNextSignIn"] is True
+    envelope(
+        c.post(base + "/pin/updatePin", json={"currentPin": "00000000", "newPin": "38475912"}), 400, "invalidRequest"
+    )
+    envelope(c.post(base + "/pin/updatePin", json={"currentPin": code, "newPin": "1234"}), 400, "pinTooShort")
+    assert c.post(base + "/pin/updatePin", json={"currentPin": code, "newPin": "38475912"}).status_code == 204
+    assert c.patch(base + "/pin/UPDATEPIN", json={"currentPin": "38475912", "newPin": "49586023"}).status_code == 204
+    pin = c.get(base).json()["pin"]
+    assert (pin["code"], pin["forceChangePinNextSignIn"]) == (None, False)
+
+
+def test_policy_per_version() -> None:
+    c = client()
+    v1 = "/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/qrCodePin"
+    beta = "/beta/policies/authenticationmethodspolicy/authenticationmethodconfigurations/qrcodepin"
+    assert (c.get(v1).json()["id"], c.get(beta).json()["id"]) == ("qrCodePin", "QRCodePin")
+    assert SCHEMAS.errors("v1.0", "qrCodePinAuthenticationMethodConfiguration", c.get(v1).json()) == []
+    odata = {"@odata.type": "#microsoft.graph.qrCodePinAuthenticationMethodConfiguration"}
+    envelope(c.patch(v1, json={"pinLength": 10}), 400, "invalidRequest")  # v1.0 requires @odata.type
+    updated = c.patch(v1, json={**odata, "pinLength": 10})
+    assert (updated.status_code, updated.json()["pinLength"]) == (200, 10)
+    assert c.patch(beta, json={"standardQRCodeLifetimeInDays": 30}).status_code == 204
+    for bad in (
+        {"pinLength": 7},
+        {"pinLength": 21},
+        {"standardQRCodeLifetimeInDays": 396},
+        {"state": "on"},
+        {"pinLength": True},
+    ):
+        envelope(c.patch(beta, json=bad), 400, "invalidRequest")
+    assert c.delete(v1).status_code == 204
+    assert {k: c.get(beta).json()[k] for k in ("pinLength", "standardQRCodeLifetimeInDays", "state")} == {
+        "pinLength": 8,
+        "standardQRCodeLifetimeInDays": 365,
+        "state": "disabled",
+    }
+
+
+def test_paths_and_ids_are_case_insensitive_and_me_is_the_default_user() -> None:
+    c = client()
+    assert put_method(c, user="6C2F8B36-B6F0-46FA-9548-1EBA48BEBBDE").status_code == 201
+    assert c.get("/V1.0/USERS/6c2f8b36-b6f0-46fa-9548-1eba48bebbde/Authentication/QRCODEPINMETHOD").status_code == 200
+    assert put_method(c, user=DEFAULT_USER).status_code == 201
+    assert c.get("/beta/me/authentication/qrCodePinMethod/standardQRCode").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "code"),
+    [
+        ("GET", "/beta/users/a/authentication/qrCodePinMethod", None, 404, "itemNotFound"),
+        ("POST", "/beta/users/a/authentication/qrCodePinMethod", {}, 405, "MethodNotAllowed"),
+        ("GET", "/beta/users/a/authentication/qrCodePinMethod/pin", None, 405, "MethodNotAllowed"),
+        ("GET", "/v2.0/users/a/authentication/qrCodePinMethod", None, 400, "BadRequest"),
+        ("GET", "/beta/groups/a", None, 404, "itemNotFound"),
+        ("GET", "/beta/users/a/authentication/qrCodePinMethod/other", None, 404, "itemNotFound"),
+    ],
+)
+def test_errors_are_in_graphs_envelope(method: str, path: str, body: Any, status: int, code: str) -> None:
+    envelope(client().request(method, path, json=body), status, code)
+
+
+def test_malformed_json_is_400() -> None:
+    c = client()
+    response = c.put(
+        METHOD.format(v="beta", u="a"), content=b'{"standardQRCode": ', headers={"Content-Type": "application/json"}
+    )
+    envelope(response, 400, "BadRequest")
+    envelope(c.put(METHOD.format(v="beta", u="a"), json=[1]), 400, "invalidRequest")
+    envelope(
+        c.patch(METHOD.format(v="beta", u="a") + "/standardQRCode", json={"expireDateTime": "tomorrow"}),
+        404,
+        "itemNotFound",
+    )
+    put_method(c, "beta", "a")
+    bad_date = c.patch(
+        METHOD.format(v="beta", u="a") + "/temporaryQRCode",
+        json={"startDateTime": "2026-11-22 12:00", "expireDateTime": iso(NOW)},
+    )
+    envelope(bad_date, 400, "invalidRequest")
+
+
+@pytest.mark.parametrize("header", [None, "Basic abc", "Bearer ", "Bearer wrong-token"])
+def test_no_valid_bearer_token_is_401(header: str | None) -> None:
+    c = TestClient(create_app(MockOptions(token="the-token")))
+    headers = {"client-request-id": "cr-1"} | ({"Authorization": header} if header else {})
+    body = envelope(c.get(METHOD.format(v="v1.0", u="a"), headers=headers), 401, "InvalidAuthenticationToken")
+    assert body["error"]["innerError"]["client-request-id"] == "cr-1"
+    assert c.get(METHOD.format(v="v1.0", u="a"), headers={"Authorization": "Bearer the-token"}).status_code == 404
+
+
+def test_knobs_throttle_extra_properties_and_clock() -> None:
+    c = client(throttle=["2.128", "1"], extra={"isUsable": True})
+    first, second = c.get(METHOD.format(v="beta", u="a")), c.get(METHOD.format(v="beta", u="a"))
+    assert [(r.status_code, r.headers["retry-after"]) for r in (first, second)] == [(429, "2.128"), (429, "1")]
+    created = put_method(c).json()
+    assert created["isUsable"] is True and created["createdDateTime"] == "2026-11-22T12:00:00.0000000Z"
+    assert client().get("/beta/users/a/authentication/qrCodePinMethod").status_code == 404  # knobs are off by default
+
+
+def test_concurrent_creates_for_one_user_make_exactly_one_method() -> None:
+    from tests.graphapp import Server
+
+    with Server(create_app()) as server, httpx.Client(base_url=server.url, headers=AUTH) as http:
+        statuses: list[int] = []
+        payload = {
+            "standardQRCode": {
+                "startDateTime": iso(datetime.now(UTC)),
+                "expireDateTime": iso(datetime.now(UTC) + timedelta(days=2)),
+            }
+        }
+
+        def create() -> None:
+            statuses.append(http.put(METHOD.format(v="beta", u="same"), json=payload).status_code)
+
+        threads = [threading.Thread(target=create) for _ in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert sorted(statuses) == [201] + [400] * 11
+
+
+def test_the_whole_catalogue_passes_in_process_with_no_drift() -> None:
+    from conformance.plugin import CATALOGUE
+    from conformance.runner import Runner
+    from conformance.scenarios import load_scenarios
+
+    scenarios = load_scenarios([CATALOGUE], set(SCHEMAS.type_names("beta")))
+    with TestClient(create_app(), base_url="http://mock.local") as http:
+        http.auth = StaticToken(PLACEHOLDER_TOKEN)  # as the plugin sends to a mock
+        runner = Runner(http, base_url="http://mock.local", user=DEFAULT_USER, schemas=SCHEMAS)
+        results = [runner.run(s, v, datetime.now(UTC)) for s in scenarios for v in s.versions]
+    assert len(results) == 18
+    assert [(r.case_id, r.report()) for r in results if r.outcome != "passed" or r.warnings] == []
+
+
+def test_json_bodies_are_compact_and_typed() -> None:
+    response = put_method(client())
+    assert response.headers["content-type"].startswith("application/json;odata.metadata=minimal")
+    assert json.loads(response.text)["@odata.type"] == "#microsoft.graph.qrCodePinAuthenticationMethod"
