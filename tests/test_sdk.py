@@ -24,7 +24,7 @@ def server() -> Iterator[BackgroundServer]:
         yield running
 
 
-def graph_client(base_url: str) -> Any:
+def graph_client(base_url: str, http: Any) -> Any:
     # The sdk extra is part of the README's test install: a missing SDK is a failure, not a skip.
     from kiota_abstractions.authentication import (
         AccessTokenProvider,
@@ -33,6 +33,8 @@ def graph_client(base_url: str) -> Any:
     )
     from msgraph_beta import GraphServiceClient
     from msgraph_beta.graph_request_adapter import GraphRequestAdapter
+    from msgraph_beta.graph_request_adapter import options as sdk_options  # the SDK's default wiring (/me rewrite)
+    from msgraph_core import APIVersion, GraphClientFactory
 
     class PlaceholderToken(AccessTokenProvider):  # type: ignore[misc]
         async def get_authorization_token(self, uri: str, additional_authentication_context: Any = None) -> str:
@@ -41,7 +43,10 @@ def graph_client(base_url: str) -> Any:
         def get_allowed_hosts_validator(self) -> AllowedHostsValidator:
             return AllowedHostsValidator(["127.0.0.1"])
 
-    adapter = GraphRequestAdapter(BaseBearerTokenAuthenticationProvider(PlaceholderToken()))
+    client = GraphClientFactory.create_with_default_middleware(
+        api_version=APIVersion.beta, client=http, options=sdk_options
+    )
+    adapter = GraphRequestAdapter(BaseBearerTokenAuthenticationProvider(PlaceholderToken()), client=client)
     adapter.base_url = f"{base_url}/beta"
     return GraphServiceClient(request_adapter=adapter), adapter
 
@@ -53,6 +58,19 @@ def test_the_beta_sdk_reads_and_writes_the_mock(server: BackgroundServer) -> Non
 
 
 async def _scenario(base_url: str) -> None:
+    import httpx
+
+    # Ours, so that they are closed when the test ends: the SDK's factory wraps the client's
+    # transport, and closing the client does not close the transport it wrapped.
+    transport = httpx.AsyncHTTPTransport()
+    try:
+        async with httpx.AsyncClient(transport=transport) as http:
+            await _steps(base_url, http)
+    finally:
+        await transport.aclose()
+
+
+async def _steps(base_url: str, http: Any) -> None:
     from kiota_abstractions.method import Method
     from kiota_abstractions.request_information import RequestInformation
     from msgraph_beta.generated.models.o_data_errors.o_data_error import ODataError
@@ -66,7 +84,7 @@ async def _scenario(base_url: str) -> None:
         UpdatePinPostRequestBody,
     )
 
-    client, adapter = graph_client(base_url)
+    client, adapter = graph_client(base_url, http)
     user = "sdk.user@contoso.example"
     method = client.users.by_user_id(user).authentication.qr_code_pin_method
     now = datetime.now(UTC).replace(microsecond=0)
