@@ -218,7 +218,7 @@ def _assertion(
         ok, wanted = value is not jsonpath.MISSING and value is not None, "a value (not null)"
     elif kind == "equals":
         target = render(operand, context)
-        ok, wanted = value == target, scrub.describe(target, key)
+        ok, wanted = _same(value, target), scrub.describe(target, key)
     elif kind == "matches":
         ok = isinstance(value, str) and re.search(operand, value) is not None
         wanted = f"a string matching /{operand}/"
@@ -229,11 +229,31 @@ def _assertion(
         yield Violation(step.name, path, wanted, got, doc)
 
 
+def _same(value: Any, target: Any) -> bool:
+    """Equal values; two date-times with offsets are equal when they are the same instant
+    (``Z``, ``+00:00`` and 7-digit fractions are all Graph's forms of one time)."""
+    if value == target:
+        return True
+    left, right = _parse_time(value), _parse_time(target)
+    return (
+        left is not None
+        and right is not None
+        and left.tzinfo is not None
+        and right.tzinfo is not None
+        and left == right
+    )
+
+
 def _parse_time(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
+    match = re.fullmatch(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d{1,7})?(Z|[+-]\d{2}:\d{2})?", value)
+    if not match:
+        return None
+    fraction = (match.group(2) or ".0")[1:7].ljust(6, "0")
+    offset = "+00:00" if match.group(3) == "Z" else (match.group(3) or "")
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return datetime.fromisoformat(f"{match.group(1)}.{fraction}{offset}")
     except ValueError:
         return None
 

@@ -48,6 +48,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("-v", "--verbose", action="store_true", help="one line per case")
 
+    coverage = commands.add_parser(
+        "coverage", help="what the scenarios cover: documented operations x statuses, and rules"
+    )
+    coverage.add_argument(
+        "--scenarios", type=Path, action="append", metavar="PATH", help="scenario file or folder (repeatable)"
+    )
+
     mock = commands.add_parser("mock", help="serve the reference Graph mock (loopback only)")
     mock.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default: 127.0.0.1)")
     mock.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
@@ -170,6 +177,19 @@ def _run(args: argparse.Namespace) -> int:
     return 2
 
 
+def _coverage(args: argparse.Namespace) -> int:
+    from conformance import contract, coverage
+    from conformance.scenarios import CATALOGUE, load_scenarios
+
+    documents = contract.read_documents(contract.default_schema_dir())
+    known = {n for v in ("beta", "v1.0") for n in contract.type_names(documents, v)}
+    scenarios = load_scenarios(args.scenarios or [CATALOGUE], known)
+    items = coverage.compute(scenarios, documents, coverage.load_rules())
+    for line in coverage.render(items):
+        print(line)
+    return 0 if all(item.covered_by for item in items) else 1
+
+
 def _run_embedded(args: argparse.Namespace) -> int:
     """No target given: start the reference mock on a free loopback port, run everything, stop it."""
     from conformance.mock import create_app
@@ -189,6 +209,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _derive(args)
         if args.command == "run":
             return _run(args)
+        if args.command == "coverage":
+            return _coverage(args)
         if args.command == "mock":
             from conformance.mock.serve import serve
 

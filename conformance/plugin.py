@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 SETTINGS_KEY = pytest.StashKey[Settings]()
 REPORT_KEY = pytest.StashKey[list[dict[str, Any]]]()
 RESULT_KEY: pytest.StashKey[CaseResult] = pytest.StashKey()
-CATALOGUE = Path(__file__).with_name("catalogue")
 
 
 @dataclass(frozen=True)
@@ -78,7 +77,7 @@ def _load_cases(config: pytest.Config) -> list[Case]:
     if CASES_KEY in config.stash:
         return config.stash[CASES_KEY]
     from conformance.contract import default_schema_dir, read_documents, type_names
-    from conformance.scenarios import ScenarioError, load_scenarios
+    from conformance.scenarios import CATALOGUE, ScenarioError, load_scenarios
 
     settings = config.stash[SETTINGS_KEY]
     documents = read_documents(default_schema_dir())

@@ -29,6 +29,7 @@ import yaml
 from conformance.errors import ConformanceError
 
 SCHEMA_PATH = Path(__file__).with_name("scenario.schema.json")
+CATALOGUE = Path(__file__).with_name("catalogue")  # the packaged scenarios
 READ_METHODS = frozenset({"GET"})
 WRITE_METHODS = frozenset({"PUT", "PATCH", "POST", "DELETE"})
 _TEMPLATE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")

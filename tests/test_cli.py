@@ -162,8 +162,7 @@ def test_run_without_a_target_runs_everything_against_the_embedded_mock(tmp_path
     )
     assert "graph-conformance: 18 passed, 0 failed, 0 errors, 0 skipped, 0 drift warnings" in lines
     passed = sorted(line.split()[-1] for line in lines if line.startswith("  passed  "))
-    from conformance.plugin import CATALOGUE
-    from conformance.scenarios import load_scenarios
+        from conformance.scenarios import CATALOGUE, load_scenarios
 
     expected = sorted(f"{s.id}[{v}]" for s in load_scenarios([CATALOGUE]) for v in s.versions)
     assert passed == expected and len(passed) == 18

@@ -296,9 +296,8 @@ def test_concurrent_creates_for_one_user_make_exactly_one_method() -> None:
 
 
 def test_the_whole_catalogue_passes_in_process_with_no_drift() -> None:
-    from conformance.plugin import CATALOGUE
-    from conformance.runner import Runner
-    from conformance.scenarios import load_scenarios
+        from conformance.runner import Runner
+    from conformance.scenarios import CATALOGUE, load_scenarios
 
     scenarios = load_scenarios([CATALOGUE], set(SCHEMAS.type_names("beta")))
     with TestClient(create_app(), base_url="http://mock.local") as http:

@@ -285,3 +285,20 @@ def test_cleanup_runs_when_the_run_is_interrupted() -> None:
     with pytest.raises(KeyboardInterrupt):
         runner.run(scenario(body), "beta", NOW)
     assert seen == ["/beta/a", "/beta/c"]
+
+
+@pytest.mark.parametrize(
+    "form",
+    ["2026-11-22T12:00:00Z", "2026-11-22T12:00:00+00:00", "2026-11-22T12:00:00.0000000Z", "2026-11-22T14:00:00+02:00"],
+)
+def test_equal_date_times_compare_as_instants(form: str) -> None:
+    body = GET_QR + "    expect: {body: {$.startDateTime: {equals: '{now}'}}}\n"
+    result, _ = run(body, lambda r: httpx.Response(200, json={**QR, "startDateTime": form}))
+    assert result.violations == []
+
+
+@pytest.mark.parametrize("form", ["2026-11-22T12:00:01Z", "2026-11-22T12:00:00", "2026-11-22 12:00:00Z"])
+def test_other_instants_or_forms_without_offset_are_not_equal(form: str) -> None:
+    body = GET_QR + "    expect: {body: {$.startDateTime: {equals: '{now}'}}}\n"
+    result, _ = run(body, lambda r: httpx.Response(200, json={**QR, "startDateTime": form}))
+    assert [v.where for v in result.violations] == ["$.startDateTime"]
