@@ -205,6 +205,18 @@ def _assertion(
     key = next((p for p in reversed(parts) if isinstance(p, str)), None)
     got = "nothing (absent)" if value is jsonpath.MISSING else scrub.describe(value, key)
     ((kind, operand),) = assertion.items()
+    if kind in ("equals", "one_of"):
+        try:
+            operand = render(operand, context)
+        except KeyError as missing:
+            yield Violation(
+                step.name,
+                path,
+                f"a value to compare with {{{missing.args[0]}}}",
+                f"{got}, and {{{missing.args[0]}}} was never captured",
+                doc,
+            )
+            return
     if scrub.is_placeholder(value) and kind in ("equals", "matches", "one_of"):
         yield Warning(step.name, path, f"value is redacted in the cassette; '{kind}' was checked when it was recorded")
         return
@@ -217,14 +229,12 @@ def _assertion(
     elif kind == "not_null":
         ok, wanted = value is not jsonpath.MISSING and value is not None, "a value (not null)"
     elif kind == "equals":
-        target = render(operand, context)
-        ok, wanted = _same(value, target), scrub.describe(target, key)
+        ok, wanted = _same(value, operand), scrub.describe(operand, key)
     elif kind == "matches":
         ok = isinstance(value, str) and re.search(operand, value) is not None
         wanted = f"a string matching /{operand}/"
     else:  # one_of
-        choices = render(operand, context)
-        ok, wanted = value in choices, "one of " + ", ".join(scrub.describe(c) for c in choices)
+        ok, wanted = value in operand, "one of " + ", ".join(scrub.describe(c) for c in operand)
     if not ok:
         yield Violation(step.name, path, wanted, got, doc)
 
@@ -262,9 +272,8 @@ def _span(step: Step, body: Any, span: dict[str, str], doc: str | None) -> Itera
     start, end = _parse_time(jsonpath.find(body, span["from"])), _parse_time(jsonpath.find(body, span["to"]))
     where = f"{span['to']} - {span['from']}"
     if start is None or end is None or start.tzinfo is None or end.tzinfo is None:
-        got = (
-            f"{scrub.describe(jsonpath.find(body, span['from']))} and {scrub.describe(jsonpath.find(body, span['to']))}"
-        )
+        shown = [jsonpath.find(body, span[side]) for side in ("from", "to")]
+        got = " and ".join("nothing (absent)" if v is jsonpath.MISSING else scrub.describe(v) for v in shown)
         yield Violation(step.name, where, "two date-times with offsets", got, doc)
         return
     length = end - start

@@ -87,5 +87,5 @@ def describe(value: Any, key: str | None = None) -> str:
         inner = scrub_json(value)
         names = ", ".join(list(inner)[:6]) + (", …" if len(inner) > 6 else "")
         return f"an object ({names})" if inner else "an empty object"
-    text = json.dumps(scrub_json(value), ensure_ascii=False)
+    text = json.dumps(scrub_json(value), ensure_ascii=False, default=repr)
     return text if len(text) <= 120 else text[:117] + "..."

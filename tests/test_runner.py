@@ -302,3 +302,23 @@ def test_other_instants_or_forms_without_offset_are_not_equal(form: str) -> None
     body = GET_QR + "    expect: {body: {$.startDateTime: {equals: '{now}'}}}\n"
     result, _ = run(body, lambda r: httpx.Response(200, json={**QR, "startDateTime": form}))
     assert [v.where for v in result.violations] == ["$.startDateTime"]
+
+
+def test_a_span_over_absent_members_is_a_violation_not_a_crash() -> None:
+    body = GET_QR + "    expect: {span: [{from: $.startDateTime, to: $.nope, at_most: P1D}]}\n"
+    result, _ = run(body, lambda r: httpx.Response(200, json=QR))
+    assert [(v.where, v.got) for v in result.violations] == [
+        ("$.nope - $.startDateTime", '"2026-01-01T00:00:00Z" and nothing (absent)')
+    ]
+
+
+def test_comparing_with_a_variable_that_was_never_captured_is_a_violation() -> None:
+    body = (
+        "steps:\n  - request: {method: GET, path: /a}\n    capture: {qr_id: $.id}\n"
+        "  - request: {method: GET, path: /b}\n    expect: {body: {$.id: {equals: '{qr_id}'}}}\n"
+    )
+    result, _ = run(body, lambda r: httpx.Response(200, json={"other": 1}))
+    assert [(v.where, v.expected, v.got) for v in result.violations] == [
+        ("$.id", "a value to capture as 'qr_id'", "nothing (absent)"),
+        ("$.id", "a value to compare with {qr_id}", "nothing (absent), and {qr_id} was never captured"),
+    ]
