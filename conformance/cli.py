@@ -55,6 +55,10 @@ def _parser() -> argparse.ArgumentParser:
         "--scenarios", type=Path, action="append", metavar="PATH", help="scenario file or folder (repeatable)"
     )
 
+    compare = commands.add_parser("compare", help="what changed between two recorded runs (two cassette folders)")
+    compare.add_argument("baseline", type=Path, help="the cassette folder of the baseline run")
+    compare.add_argument("current", type=Path, help="the cassette folder of the run to compare with it")
+
     mock = commands.add_parser("mock", help="serve the reference Graph mock (loopback only)")
     mock.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default: 127.0.0.1)")
     mock.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
@@ -209,6 +213,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _derive(args)
         if args.command == "run":
             return _run(args)
+        if args.command == "compare":
+            from conformance.compare import compare
+
+            changes = compare(args.baseline, args.current)
+            for line in changes:
+                print(line)
+            print(
+                f"graph-conformance compare: {len(changes)} changes"
+                if changes
+                else "graph-conformance compare: no change"
+            )
+            return 1 if changes else 0
         if args.command == "coverage":
             return _coverage(args)
         if args.command == "mock":

@@ -56,3 +56,44 @@ def test_the_catalogue_replays_offline_from_the_committed_cassettes(tmp_path) ->
     cases = sum(len(s.versions) for s in load_scenarios([CATALOGUE]))
     assert result.returncode == 0, result.stdout[-3000:]
     assert f"graph-conformance: {cases} passed, 0 failed, 0 errors, 0 skipped, 0 drift warnings" in result.stdout
+
+
+def test_compare_reports_what_changed_between_two_recorded_runs(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    today = tmp_path / "today"
+    shutil.copytree(CASSETTES, today)
+    update = today / "standard-code-rules--v1.0.yaml"
+    update.write_text(
+        update.read_text().replace("code: 200\n      message: OK", "code: 204\n      message: No Content", 1)
+    )
+    method = today / "method-lifecycle--beta.yaml"
+    text = method.read_text().replace(
+        '"forceChangePinNextSignIn":true', '"forceChangePinNextSignIn":true,"isUsable":true', 1
+    )
+    method.write_text(text.replace('"lastUsedDateTime":null,', "", 1))
+    (today / "policy-read--beta.yaml").unlink()
+    same = subprocess.run(
+        [sys.executable, "-m", "conformance", "compare", str(CASSETTES), str(CASSETTES)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    changed = subprocess.run(
+        [sys.executable, "-m", "conformance", "compare", str(CASSETTES), str(today)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    assert (same.returncode, same.stdout) == (0, "graph-conformance compare: no change\n")
+    user = "/users/00000000-0000-4000-8000-00000000c0de/authentication/qrCodePinMethod"
+    assert (changed.returncode, changed.stdout.splitlines()) == (
+        1,
+        [
+            "policy-read--beta: recorded in the baseline only",
+            f"method-lifecycle--beta #2 PUT /beta{user}: new property $.pin.isUsable",
+            f"method-lifecycle--beta #2 PUT /beta{user}: missing property $.lastUsedDateTime",
+            f"standard-code-rules--v1.0 #5 PATCH /v1.0{user}/standardQRCode: status 200 -> 204",
+            "graph-conformance compare: 4 changes",
+        ],
+    )
