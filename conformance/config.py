@@ -161,6 +161,12 @@ OPTIONS: tuple[Option, ...] = (
         kind="float",
     ),
     Option("report", "--conformance-report", "write the JSON conformance report to this file", kind="path"),
+    Option(
+        "pinned",
+        "--graph-pinned",
+        "file of documented alternatives to forbid (default: the packaged pinned.yaml)",
+        kind="path",
+    ),
 )
 
 
@@ -186,6 +192,7 @@ class Settings:
     timeout: float
     retry_budget: float
     report: Path | None
+    pinned: Path | None
     record_mode: str | None  # pytest-recording's --record-mode, when given
 
     @property
@@ -301,6 +308,7 @@ def resolve(
         timeout=floats["timeout"],
         retry_budget=floats["retry_budget"],
         report=Path(raw["report"]) if raw["report"] else None,
+        pinned=Path(raw["pinned"]) if raw["pinned"] else None,
         record_mode=record_mode,
     )
     if settings.is_microsoft_graph and not raw["user"]:

@@ -41,6 +41,7 @@ class Case:
 
 
 CASES_KEY: pytest.StashKey[list[Case]] = pytest.StashKey()
+PINS_KEY: pytest.StashKey[list[dict[str, Any]]] = pytest.StashKey()
 
 
 def _dest(flag: str) -> str:
@@ -77,7 +78,7 @@ def _load_cases(config: pytest.Config) -> list[Case]:
     if CASES_KEY in config.stash:
         return config.stash[CASES_KEY]
     from conformance.contract import default_schema_dir, read_documents, type_names
-    from conformance.scenarios import CATALOGUE, ScenarioError, load_scenarios
+    from conformance.scenarios import CATALOGUE, PINNED, ScenarioError, load_pins, load_scenarios
 
     settings = config.stash[SETTINGS_KEY]
     documents = read_documents(default_schema_dir())
@@ -88,6 +89,10 @@ def _load_cases(config: pytest.Config) -> list[Case]:
         raise pytest.UsageError(
             f"malformed scenarios ({len(exc.problems)} problems):\n" + "\n".join(exc.problems)
         ) from None
+    try:
+        config.stash[PINS_KEY] = load_pins(settings.pinned or PINNED, scenarios)
+    except ScenarioError as exc:
+        raise pytest.UsageError("bad pinned alternatives:\n" + "\n".join(exc.problems)) from None
     cases = [Case(s, v) for s in scenarios for v in s.versions if v in settings.versions]
     config.stash[CASES_KEY] = cases
     return cases
@@ -243,6 +248,7 @@ def graph_run(
             schemas=graph_schemas,
             retry_budget=graph_settings.retry_budget,
             send_clock=graph_settings.record_mode is not None,
+            pins=request.config.stash.get(PINS_KEY, []),
         )
         try:
             result = runner.run(case.scenario, case.version, now)

@@ -20,6 +20,7 @@ def case_entry(result: CaseResult | None, case_id: str, outcome: str, reason: st
         entry["violations"] = [v.as_dict() for v in result.violations]
         entry["warnings"] = [w.as_dict() for w in result.warnings]
         entry["exchanges"] = [e.summary() for e in result.exchanges]
+        entry["choices"] = result.choices
         if result.error:
             entry["error"] = result.error
     if reason:
@@ -65,6 +66,12 @@ def human(cases: list[dict[str, Any]]) -> list[str]:
             lines.append(f"  skipped {case['id']}: {case.get('reason', '')}")
         else:
             lines.append(f"  passed  {case['id']}")
+    for case in cases:
+        for choice in case.get("choices", []):
+            documented = "/".join(str(s) for s in choice["accepted"])
+            lines.append(
+                f'  alternative: {case["id"]} "{choice["step"]}" answered {choice["chosen"]} (documented: {documented})'
+            )
     drift = Counter(f"{w['where']}: {w['message']}" for c in cases for w in c["warnings"])
     for text, count in sorted(drift.items()):
         lines.append(f"  drift: {text} ({count} case{'s' if count > 1 else ''})")

@@ -27,6 +27,7 @@ from conformance.scenarios import Context, Scenario, Step, render
 from conformance.schemas import SchemaSet
 
 RETRY_STATUSES = frozenset({429, 503})
+PINNED_FILE = "conformance/pinned.yaml"
 
 
 class TargetError(ConformanceError):
@@ -74,6 +75,7 @@ class CaseResult:
     exchanges: list[Exchange] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)
     warnings: list[Warning] = field(default_factory=list)
+    choices: list[dict[str, Any]] = field(default_factory=list)  # which documented alternative was answered
     error: str | None = None
 
     @property
@@ -139,6 +141,7 @@ class Runner:
         max_retries: int = 3,
         sleep: Callable[[float], None] = time.sleep,
         send_clock: bool = False,
+        pins: list[dict[str, Any]] | None = None,
     ) -> None:
         self.client = client
         self.base_url = base_url.rstrip("/")
@@ -148,6 +151,7 @@ class Runner:
         self.max_retries = max_retries
         self.sleep = sleep
         self.send_clock = send_clock  # with cassettes: the clock travels with the requests
+        self.pins = pins or []  # documented alternatives the maintainers forbid (pinned.yaml)
 
     def run(self, scenario: Scenario, version: str, now: datetime) -> CaseResult:
         result = CaseResult(scenario, version)
@@ -187,6 +191,7 @@ class Runner:
         exchange, response = self._send(step, path, headers, body, budget, result)
         result.exchanges.append(exchange)
         problems = list(check_step(step, response, context, self.schemas, result.scenario.docs))
+        problems.extend(self._alternatives(step, response.status, result))
         if exchange.attempts > 1 and response.status in RETRY_STATUSES:
             problems.append(
                 Violation(
@@ -211,6 +216,20 @@ class Runner:
             else:
                 result.warnings.append(problem)
         return problems
+
+    def _alternatives(self, step: Step, status: int, result: CaseResult) -> list[Violation]:
+        """Record which documented alternative the target chose; refuse a pinned one."""
+        accepted = step.expect.get("status")
+        if not isinstance(accepted, list) or status not in accepted or sum(200 <= s < 300 for s in accepted) < 2:
+            return []
+        result.choices.append({"step": step.name, "accepted": accepted, "chosen": status})
+        for pin in self.pins:
+            if pin["scenario"] == result.scenario.id and pin["step"] == step.name and status in pin["forbid"]:
+                allowed = " or ".join(str(s) for s in accepted if s not in pin["forbid"])
+                return [
+                    Violation(step.name, "status", f"{allowed} (pinned: {pin['reason']})", str(status), PINNED_FILE)
+                ]
+        return []
 
     def _send(
         self, step: Step, path: str, headers: dict[str, str], body: Any, budget: list[float], result: CaseResult

@@ -30,6 +30,7 @@ from conformance.errors import ConformanceError
 
 SCHEMA_PATH = Path(__file__).with_name("scenario.schema.json")
 CATALOGUE = Path(__file__).with_name("catalogue")  # the packaged scenarios
+PINNED = Path(__file__).with_name("pinned.yaml")  # documented alternatives the maintainers forbid
 READ_METHODS = frozenset({"GET"})
 WRITE_METHODS = frozenset({"PUT", "PATCH", "POST", "DELETE"})
 _TEMPLATE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
@@ -486,6 +487,34 @@ def _display(file: Path, base: Path | None) -> str:
         return file.resolve().relative_to(base.resolve()).as_posix()
     except ValueError:
         return file.as_posix()
+
+
+def load_pins(path: Path, scenarios: list[Scenario]) -> list[dict[str, Any]]:
+    """The forbidden alternatives of ``pinned.yaml``, each checked against the scenarios it names."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ScenarioError([f"{path}: cannot read the pinned alternatives: {exc}"]) from None
+    pins = data.get("pins") if isinstance(data, dict) else None
+    if not isinstance(pins, list):
+        raise ScenarioError([f"{path}: expected a mapping with a 'pins' list"])
+    steps = {s.id: {step.name for step in s.steps} for s in scenarios}
+    problems: list[str] = []
+    for index, pin in enumerate(pins):
+        where = f"{path}: pins[{index}]"
+        if not isinstance(pin, dict) or set(pin) != {"scenario", "step", "forbid", "reason"}:
+            problems.append(f"{where}: give exactly scenario, step, forbid and reason")
+        elif pin["scenario"] not in steps:
+            problems.append(
+                f"{where}: unknown scenario '{pin['scenario']}'{_suggest(str(pin['scenario']), sorted(steps))}"
+            )
+        elif pin["step"] not in steps[pin["scenario"]]:
+            problems.append(f"{where}: scenario '{pin['scenario']}' has no step '{pin['step']}'")
+        elif not isinstance(pin["forbid"], list) or not all(isinstance(s, int) for s in pin["forbid"]):
+            problems.append(f"{where}: forbid is a list of statuses")
+    if problems:
+        raise ScenarioError(problems)
+    return pins
 
 
 def utc_now() -> datetime:

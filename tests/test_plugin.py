@@ -225,3 +225,48 @@ def test_an_unreachable_target_is_reported_per_case(pytester: pytest.Pytester, s
     result.assert_outcomes(failed=3)
     result.stdout.fnmatch_lines(["*error: ConnectError: * — while sending DELETE http://127.0.0.1:9/beta/users/*"])
     assert json.loads(report.read_text())["summary"]["errors"] == 3
+
+
+def test_the_report_names_the_alternative_chosen_and_a_pin_forbids_one(pytester: pytest.Pytester) -> None:
+    from conformance.mock import create_app
+
+    pinned = pytester.path / "pinned.yaml"
+    pinned.write_text(
+        "pins:\n  - scenario: standard-code-rules\n    step: the expiry moves within the limit\n"
+        "    forbid: [200]\n    reason: decided for the test\n"
+    )
+    with Server(create_app()) as mock:
+        common = [*SUITE, "--graph-base-url", mock.url, "-k", "standard-code-rules", "--conformance-report", "r.json"]
+        free = pytester.runpytest_subprocess(*common)
+        free.assert_outcomes(passed=2)
+        choices = [c["choices"] for c in json.loads((pytester.path / "r.json").read_text())["cases"]]
+        assert (
+            choices == [[{"step": "the expiry moves within the limit", "accepted": [200, 201, 204], "chosen": 200}]] * 2
+        )
+        free.stdout.fnmatch_lines(
+            [
+                '  alternative: standard-code-rules[[]beta] "the expiry moves within the limit" answered 200 (documented: 200/201/204)'
+            ]
+        )
+        pinned_run = pytester.runpytest_subprocess(*common, "--graph-pinned", str(pinned))
+    pinned_run.assert_outcomes(failed=2)
+    pinned_run.stdout.fnmatch_lines(
+        ["*status: expected 201 or 204 (pinned: decided for the test), got 200", "*doc: conformance/pinned.yaml"]
+    )
+
+
+def test_a_pin_naming_an_unknown_scenario_or_step_is_a_usage_error(pytester: pytest.Pytester, target: Server) -> None:
+    pinned = pytester.path / "pinned.yaml"
+    pinned.write_text(
+        "pins:\n  - {scenario: standard-code-rule, step: x, forbid: [200], reason: r}\n"
+        "  - {scenario: standard-code-rules, step: nope, forbid: [200], reason: r}\n"
+    )
+    result = pytester.runpytest_subprocess(*SUITE, "--graph-base-url", target.url, "--graph-pinned", str(pinned))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: bad pinned alternatives:",
+            "*pinned.yaml: pins[[]0]: unknown scenario 'standard-code-rule' (did you mean 'standard-code-rules'?)",
+            "*pinned.yaml: pins[[]1]: scenario 'standard-code-rules' has no step 'nope'",
+        ]
+    )
