@@ -39,7 +39,6 @@ class Option:
     default: Any = None
     kind: str = "string"  # string | flag | list | path | float
     choices: tuple[str, ...] | None = None
-    secret: bool = False
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -81,7 +80,7 @@ OPTIONS: tuple[Option, ...] = (
         env="GRAPH_AUTH",
         choices=AUTH_MODES,
     ),
-    Option("token", "--graph-token", "a bearer token to send as is", env="GRAPH_ACCESS_TOKEN", secret=True),
+    Option("token", "--graph-token", "a bearer token to send as is", env="GRAPH_ACCESS_TOKEN"),
     Option("tenant", "--graph-tenant", "tenant id or domain for msal", env="GRAPH_TENANT_ID"),
     Option("client_id", "--graph-client-id", "application (client) id for msal", env="GRAPH_CLIENT_ID"),
     Option(
@@ -89,7 +88,6 @@ OPTIONS: tuple[Option, ...] = (
         "--graph-client-secret",
         "client secret for msal (prefer the environment variable)",
         env="GRAPH_CLIENT_SECRET",
-        secret=True,
     ),
     Option(
         "certificate",

@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 
 from conformance.errors import ConformanceError
+from conformance.jsonpath import render as _json_path
 
 SCHEMA_PATH = Path(__file__).with_name("scenario.schema.json")
 CATALOGUE = Path(__file__).with_name("catalogue")  # the packaged scenarios
@@ -159,18 +160,6 @@ def _validator() -> Any:
 
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     return Draft202012Validator(schema, format_checker=FormatChecker(["regex"]))
-
-
-def _json_path(path: Iterator[Any] | list[Any]) -> str:
-    out = "$"
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", str(part)):
-            out += f".{part}"
-        else:
-            out += f"[{json.dumps(part)}]"
-    return out
 
 
 class _Lines:
