@@ -29,24 +29,19 @@ def test_the_committed_cassettes_hold_no_secret() -> None:
 
 
 def test_the_catalogue_replays_offline_from_the_committed_cassettes(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # the user-facing command: with --record-mode none it also blocks the network
     result = subprocess.run(
         [
             sys.executable,
             "-m",
-            "pytest",
-            "--pyargs",
-            "conformance.suite",
-            "-p",
-            "no:cacheprovider",
-            "-q",
-            "--graph-base-url",
+            "conformance",
+            "run",
+            "--base-url",
             "http://localhost:1",
-            "--record-mode=none",
-            "--block-network",
-            "--graph-cassette-dir",
+            "--record-mode",
+            "none",
+            "--cassette-dir",
             str(CASSETTES),
-            "-W",
-            "ignore::pytest.PytestAssertRewriteWarning",
         ],
         cwd=tmp_path,
         capture_output=True,
