@@ -7,6 +7,7 @@ derived schemas do not mention are drift warnings, not failures.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -75,7 +76,11 @@ def check_step(
             yield Violation(step.name, "content-type", expect["content_type"], media or "no Content-Type", doc)
     needs_json = any(k in expect for k in ("schema", "body", "span", "error"))
     if needs_json and (response.body is NOT_JSON or response.body is None):
-        got = "an empty body" if response.body is None else f"a non-JSON body ({scrub.describe(response.text[:60])})"
+        got = (
+            "an empty body"
+            if response.body is None
+            else f"a non-JSON body ({scrub.describe(scrub.scrub_text(response.text)[:60])})"
+        )
         yield Violation(step.name, "$", "a JSON body", got, doc)
         return
     if "schema" in expect:
@@ -234,7 +239,10 @@ def _assertion(
         ok = isinstance(value, str) and re.search(operand, value) is not None
         wanted = f"a string matching /{operand}/"
     else:  # one_of
-        ok, wanted = value in operand, "one of " + ", ".join(scrub.describe(c) for c in operand)
+        ok, wanted = (
+            any(_same(value, c) for c in operand),
+            "one of " + ", ".join(scrub.describe(c, key) for c in operand),
+        )
     if not ok:
         yield Violation(step.name, path, wanted, got, doc)
 
@@ -242,7 +250,9 @@ def _assertion(
 def _same(value: Any, target: Any) -> bool:
     """Equal values; two date-times with offsets are equal when they are the same instant
     (``Z``, ``+00:00`` and 7-digit fractions are all Graph's forms of one time)."""
-    if value == target:
+    if value is jsonpath.MISSING:
+        return False
+    if json.dumps(value, sort_keys=True) == json.dumps(target, sort_keys=True):  # JSON equality: true is not 1
         return True
     left, right = _parse_time(value), _parse_time(target)
     return (

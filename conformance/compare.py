@@ -43,7 +43,12 @@ def read_cassette(path: Path) -> list[Exchange]:
 
     import yaml
 
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise UsageError(f"compare: {path}: not a readable cassette: {exc}") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"compare: {path}: not a cassette (no interactions)")
     exchanges: list[Exchange] = []
     for interaction in data.get("interactions", []):
         request, response = interaction.get("request", {}), interaction.get("response", {})

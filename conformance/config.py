@@ -227,7 +227,11 @@ class Settings:
 
 
 def _check_base_url(value: str) -> str:
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018  # reading it validates it
+    except ValueError:
+        parts = urlsplit("invalid:")
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
         raise UsageError(
             f"--graph-base-url {value!r}: give the service root as http(s)://host[:port][/path], e.g. https://graph.microsoft.com"

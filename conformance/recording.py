@@ -86,7 +86,12 @@ def recorded_clock(cassette: Path) -> datetime | None:
         return None
     import yaml
 
-    data = yaml.safe_load(cassette.read_text(encoding="utf-8")) or {}
+    try:
+        data = yaml.safe_load(cassette.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None  # VCR itself then reports the broken cassette
+    if not isinstance(data, dict):
+        return None
     for interaction in data.get("interactions", []):
         headers = {k.lower(): v for k, v in interaction.get("request", {}).get("headers", {}).items()}
         values = headers.get(CLOCK_HEADER)

@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 
 from conformance.errors import ConformanceError
+from conformance.jsonpath import parse as parse_path
 from conformance.jsonpath import render as _json_path
 
 SCHEMA_PATH = Path(__file__).with_name("scenario.schema.json")
@@ -36,7 +37,7 @@ READ_METHODS = frozenset({"GET"})
 WRITE_METHODS = frozenset({"PUT", "PATCH", "POST", "DELETE"})
 _TEMPLATE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 _ESCAPES = {"{{": "{", "}}": "}"}
-_NOW = re.compile(r"^now(?:([+-])(\d+)([smhd]))?$")
+_NOW = re.compile(r"^now(?:([+-])(\d{1,5})([smhd]))?$")  # at most 99999 units: stays within the calendar
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 _DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
@@ -59,8 +60,8 @@ class Request:
     method: str
     path: str
     headers: dict[str, str]
-    json: Any
-    has_json: bool
+    json: Any = field(repr=False)  # request bodies may hold PINs
+    has_json: bool = False
     auth: bool = True
 
 
@@ -103,7 +104,7 @@ class Context:
     user: str
     version: str
     now: datetime
-    variables: dict[str, Any] = field(default_factory=dict)
+    variables: dict[str, Any] = field(default_factory=dict, repr=False)  # captured values may be PINs
 
 
 def template_names(text: str) -> Iterator[str]:
@@ -169,8 +170,12 @@ class _Lines:
         self.lines: dict[tuple[Any, ...], int] = {}
         self.problems: list[tuple[int, str]] = []
 
-    def walk(self, node: yaml.Node, path: tuple[Any, ...]) -> None:
+    def walk(self, node: yaml.Node, path: tuple[Any, ...], ancestors: frozenset[int] = frozenset()) -> None:
         self.lines[path] = node.start_mark.line + 1
+        if id(node) in ancestors:  # an alias that contains itself
+            self.problems.append((node.start_mark.line + 1, f"{_json_path(list(path))}: a YAML alias refers to itself"))
+            return
+        ancestors = ancestors | {id(node)}
         if node.tag.startswith("!") and not node.tag.startswith("tag:yaml.org"):
             self.problems.append(
                 (
@@ -181,7 +186,7 @@ class _Lines:
         if isinstance(node, yaml.MappingNode):
             seen: dict[Any, int] = {}
             for key, value in node.value:
-                name = key.value
+                name = key.value if isinstance(key, yaml.ScalarNode) else f"<{key.tag.rsplit(':', 1)[-1]} key>"
                 if name in seen:
                     self.problems.append(
                         (
@@ -191,10 +196,10 @@ class _Lines:
                     )
                 seen[name] = key.start_mark.line + 1
                 self.lines[(*path, name, "<key>")] = key.start_mark.line + 1
-                self.walk(value, (*path, name))
+                self.walk(value, (*path, name), ancestors)
         elif isinstance(node, yaml.SequenceNode):
             for index, item in enumerate(node.value):
-                self.walk(item, (*path, index))
+                self.walk(item, (*path, index), ancestors)
 
     def line(self, path: tuple[Any, ...], key: str | None = None) -> int:
         if key is not None and (*path, key, "<key>") in self.lines:
@@ -237,7 +242,7 @@ def _schema_problems(data: Any, lines: _Lines) -> Iterator[tuple[int, str]]:
         kind = error.validator
         if kind == "additionalProperties":
             allowed = sorted(error.schema.get("properties", {}))
-            for key in sorted(set(error.instance) - set(allowed)):
+            for key in sorted(str(k) for k in set(error.instance) - set(allowed)):
                 fix = _suggest(key, allowed) or f" (allowed: {', '.join(allowed)})"
                 yield lines.line(path, key), f"{where}: unknown key '{key}'{fix}"
         elif kind == "required":
@@ -332,6 +337,28 @@ def _template_problems(
                         hint = _suggest(name, options)
                         problem = f"unknown template variable '{{{name}}}'{hint}; known here: {', '.join(options)}"
                     yield lines.line(where), f"{_json_path(list(where))}: {problem}"
+            paths: list[tuple[Any, tuple[Any, ...]]] = [(p, (*path, "expect", "body")) for p in body]
+            capture = step.get("capture")
+            paths += [
+                (p, (*path, "capture", name)) for name, p in (capture.items() if isinstance(capture, dict) else [])
+            ]
+            spans: list[Any] = expect["span"] if isinstance(expect.get("span"), list) else []
+            paths += [
+                (s[side], (*path, "expect", "span", i, side))
+                for i, s in enumerate(spans)
+                if isinstance(s, dict)
+                for side in ("from", "to")
+                if side in s
+            ]
+            for text, where in paths:
+                if isinstance(text, str) and text.startswith("$"):
+                    try:
+                        parse_path(text)
+                    except ValueError as exc:
+                        yield (
+                            lines.line(where),
+                            f'{_json_path(list(where))}: {exc}; write $.name, $["a name"] or $.list[0]',
+                        )
             method = request.get("method")
             if method in WRITE_METHODS and not writes:
                 yield (
@@ -385,17 +412,21 @@ def _step(raw: dict[str, Any], line: int, phase: str, index: int) -> Step:
     )
 
 
+def _yaml_problem(exc: yaml.YAMLError, display: str) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    line = mark.line + 1 if mark else 1
+    problem = getattr(exc, "problem", None) or str(exc)
+    if "'{'" in problem:
+        problem += ' (quote strings that hold templates, e.g. path: "/users/{user}")'
+    return f"{display}:{line}: not valid YAML: {problem}"
+
+
 def parse_scenario(text: str, display: str, known_schemas: set[str] | None = None) -> tuple[Scenario | None, list[str]]:
     """Parse one file; return the scenario (None if malformed) and every problem found."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else 1
-        problem = getattr(exc, "problem", None) or str(exc)
-        if "'{'" in problem:
-            problem += ' (quote strings that hold templates, e.g. path: "/users/{user}")'
-        return None, [f"{display}:{line}: not valid YAML: {problem}"]
+        return None, [_yaml_problem(exc, display)]
     if node is None:
         return None, [f"{display}:1: the file is empty; a scenario needs id, title, docs, versions and steps"]
     lines = _Lines()
@@ -404,8 +435,8 @@ def parse_scenario(text: str, display: str, known_schemas: set[str] | None = Non
     if not problems:
         try:
             data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:  # e.g. a tag the composer accepted but the loader refuses
-            return None, [f"{display}:1: not valid YAML: {exc}"]
+        except yaml.YAMLError as exc:  # e.g. an unhashable key, which only the constructor refuses
+            return None, [_yaml_problem(exc, display)]
         if not isinstance(data, dict):
             problems.append(
                 (1, f"$: expected a mapping with id, title, docs, versions and steps, got {_describe(data)}")

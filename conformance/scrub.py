@@ -24,8 +24,10 @@ IMAGE_PLACEHOLDER = base64.b64encode(b"REDACTED-QR-IMAGE").decode()
 TOKEN_PLACEHOLDER = "REDACTED-TOKEN"
 BEARER_PLACEHOLDER = f"Bearer {TOKEN_PLACEHOLDER}"
 PLACEHOLDERS = frozenset({PIN_PLACEHOLDER, IMAGE_PLACEHOLDER, TOKEN_PLACEHOLDER, BEARER_PLACEHOLDER})
-_BEARER = re.compile(r"Bearer\s+[A-Za-z0-9._~+/=-]+")
-_FORM_SECRET = re.compile(r"((?:^|&)(?:client_secret|client_assertion|refresh_token|device_code|code)=)[^&]*")
+_BEARER = re.compile(r"Bearer\s+(?!REDACTED-TOKEN\b)[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
+_FORM_SECRET = re.compile(
+    r"((?:^|&)(?:client_secret|client_assertion|refresh_token|device_code|code|currentPin|newPin)=)[^&]*"
+)
 
 
 def placeholder_for(key: str) -> str | None:
@@ -49,10 +51,13 @@ def scrub_json(value: Any, parent: str | None = None) -> Any:
         out: dict[str, Any] = {}
         for key, item in value.items():
             placeholder = None if key == "code" and parent in _ERROR_OBJECTS else placeholder_for(key)
-            out[key] = placeholder if placeholder is not None and isinstance(item, str) else scrub_json(item, key)
+            secret = placeholder is not None and item is not None and not isinstance(item, dict | list)
+            out[key] = placeholder if secret else scrub_json(item, key)
         return out
     if isinstance(value, list):
         return [scrub_json(item, parent) for item in value]
+    if isinstance(value, str):
+        return _BEARER.sub(BEARER_PLACEHOLDER, value)
     return value
 
 
@@ -81,8 +86,10 @@ def is_placeholder(value: Any) -> bool:
 
 def describe(value: Any, key: str | None = None) -> str:
     """A value for a message: secrets as their shape, everything else as short JSON."""
-    if key is not None and placeholder_for(key) and isinstance(value, str) and not is_placeholder(value):
-        return f"<redacted {key}: a {len(value)}-character string>"
+    scalar = value is not None and not isinstance(value, dict | list)
+    if key is not None and placeholder_for(key) and scalar and not is_placeholder(value):
+        kind = {str: "string", bool: "boolean", int: "number", float: "number"}.get(type(value), "value")
+        return f"<redacted {key}: a {len(str(value))}-character {kind}>"
     if isinstance(value, dict):
         inner = scrub_json(value)
         names = ", ".join(list(inner)[:6]) + (", …" if len(inner) > 6 else "")

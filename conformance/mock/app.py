@@ -182,7 +182,7 @@ def create_app(options: MockOptions | None = None) -> Starlette:
             return _json(request_id, 201 if created else 200, entity(qr.body(qr_image)))
         if tail == ["pin"]:
             allow(verb, ("PATCH",))
-            await body_of(request)  # any body, or none: the PIN is always generated (DECISIONS.md)
+            await request.body()  # any body, or none, is ignored: the PIN is always generated (DECISIONS.md 9)
             return _json(request_id, 201, entity(store.reset_pin(user).body(reveal=True, version=version)))
         if tail == ["pin", "updatepin"]:
             allow(verb, ("POST", "PATCH"))  # the SDK posts (an OData action); the pages say PATCH

@@ -68,6 +68,8 @@ def serve(host: str, port: int) -> int:
     from conformance.mock import create_app
 
     check_loopback(host)
+    if not 0 <= port <= 65535:
+        raise UsageError(f"--port {port}: give a port from 0 to 65535")
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
     log = logging.getLogger("graph_conformance.mock")

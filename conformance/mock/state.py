@@ -279,7 +279,7 @@ class Store:
             raise GraphError(400, "invalidRequest", "currentPin and newPin are required.")
         with self.lock:
             method = self.get_method(user)
-            if not secrets.compare_digest(body["currentPin"], method.pin.code):
+            if not secrets.compare_digest(body["currentPin"].encode(), method.pin.code.encode()):
                 raise GraphError(400, "invalidRequest", "currentPin does not match.")
             problem = pin_problem(body["newPin"], int(self.policy["pinLength"]))
             if problem:
