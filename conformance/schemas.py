@@ -92,10 +92,19 @@ class SchemaSet:
             raise UsageError(f"no derived schema '{type_name}' for API version '{version}' (known: {known})") from None
         return document
 
+    @cached_property
+    def _validators(self) -> dict[str, Any]:
+        return {}
+
     def validator(self, version: str, type_name: str) -> Any:
-        self.schema(version, type_name)  # a clear error for an unknown type
-        schema = self._validatable[f"{version}/{type_name}.json"]
-        return GraphValidator(schema, registry=self.registry, format_checker=FORMAT_CHECKER)
+        """One validator per type, built once: every checked step uses one."""
+        key = f"{version}/{type_name}.json"
+        if key not in self._validators:
+            self.schema(version, type_name)  # a clear error for an unknown type
+            self._validators[key] = GraphValidator(
+                self._validatable[key], registry=self.registry, format_checker=FORMAT_CHECKER
+            )
+        return self._validators[key]
 
     def errors(self, version: str, type_name: str, instance: Any) -> list[ValidationError]:
         """Every violation of the schema by ``instance``, in a stable order."""
