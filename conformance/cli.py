@@ -26,26 +26,26 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = commands.add_parser("run", help="run the conformance suite against a target (a thin shell over pytest)")
-    run.add_argument("--base-url", metavar="URL", help="service root of the target, e.g. http://127.0.0.1:8000")
-    run.add_argument("--api-version", choices=("beta", "v1.0", "all"), default="all", help="API version(s) to check")
-    run.add_argument("--user", metavar="USER", help="user id or UPN the scenarios act on")
-    run.add_argument("--token", metavar="TOKEN", help="bearer token (or set GRAPH_ACCESS_TOKEN)")
-    run.add_argument(
-        "--scenarios", type=Path, action="append", metavar="PATH", help="scenario file or folder (repeatable)"
-    )
-    run.add_argument("--report-json", type=Path, metavar="PATH", help="write the JSON conformance report here")
+    from conformance.config import OPTIONS
+
+    for option in OPTIONS:  # one table: every setting that run offers maps to its plugin option
+        if option.run is None:
+            continue
+        if option.kind == "flag":
+            run.add_argument(option.run, action="store_true", dest=option.name, help=option.help)
+        elif option.kind == "list" and option.name == "scenarios":
+            run.add_argument(option.run, action="append", dest=option.name, metavar="PATH", help=option.help)
+        else:
+            run.add_argument(
+                option.run, dest=option.name, choices=option.choices, metavar=option.name.upper(), help=option.help
+            )
     run.add_argument("--junitxml", type=Path, metavar="PATH", help="write a JUnit XML report here")
     run.add_argument(
         "--record-mode",
         choices=("none", "once", "new_episodes", "all", "rewrite"),
         help="record cassettes, or replay them with 'none' (the network is then blocked)",
     )
-    run.add_argument("--cassette-dir", type=Path, metavar="DIR", help="cassette folder (default: ./cassettes)")
     run.add_argument("-k", dest="keyword", metavar="EXPRESSION", help="only cases whose id matches (pytest -k)")
-    run.add_argument("--allow-writes", action="store_true", help="let writing scenarios run against Microsoft Graph")
-    run.add_argument(
-        "--allowed-users", metavar="USERS", help="comma-separated users writes may act on in a live tenant"
-    )
     run.add_argument("-v", "--verbose", action="store_true", help="one line per case")
 
     coverage = commands.add_parser(
@@ -130,12 +130,14 @@ def _run(args: argparse.Namespace) -> int:
         return _run_embedded(args)
     from conformance import config
 
+    if args.token_file == "-":  # standard input is read here: pytest captures it once it starts
+        args.token = config.read_token_file("-")
+        args.token_file = None
+    given = {o.name: getattr(args, o.name) for o in config.OPTIONS if o.run is not None}
     # the same validation the plugin does, so usage errors read like every other CLI error
-    config.resolve(
-        {"base_url": args.base_url, "api_version": args.api_version, "user": args.user, "token": args.token},
-        {},
-        record_mode=args.record_mode,
-    )
+    config.resolve(given, {}, record_mode=args.record_mode)
+    if args.junitxml is not None:
+        config.check_writable_file("--junitxml", args.junitxml)
     pytest_args = [
         "--pyargs",
         "conformance.suite",
@@ -146,24 +148,21 @@ def _run(args: argparse.Namespace) -> int:
         "--rootdir",
         os.getcwd(),
     ]
-    pytest_args += ["--graph-base-url", args.base_url, "--graph-api-version", args.api_version]
-    optional = {
-        "--graph-user": args.user,
-        "--graph-token": args.token,
-        "--conformance-report": args.report_json,
-        "--junitxml": args.junitxml,
-        "--record-mode": args.record_mode,
-        "--graph-cassette-dir": args.cassette_dir,
-        "-k": args.keyword,
-        "--graph-allowed-users": args.allowed_users,
-    }
+    for option in config.OPTIONS:
+        value = given.get(option.name)
+        if value in (None, False, []):
+            continue
+        if option.kind == "flag":
+            pytest_args.append(option.flag)
+        elif isinstance(value, list):
+            for item in value:
+                pytest_args += [option.flag, str(item)]
+        else:
+            pytest_args += [option.flag, str(value)]
+    optional = {"--junitxml": args.junitxml, "--record-mode": args.record_mode, "-k": args.keyword}
     for flag, value in optional.items():
         if value is not None:
             pytest_args += [flag, str(value)]
-    for path in args.scenarios or []:
-        pytest_args += ["--graph-scenarios", str(path)]
-    if args.allow_writes:
-        pytest_args.append("--graph-allow-writes")
     if args.record_mode == "none":
         pytest_args.append("--block-network")
     pytest_args.append("-v" if args.verbose else "-q")

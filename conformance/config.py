@@ -7,8 +7,11 @@ This module imports nothing heavy, so loading the plugin stays cheap.
 
 from __future__ import annotations
 
+import ipaddress
 import os
-from dataclasses import dataclass
+import sys
+import unicodedata
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,6 +27,11 @@ MICROSOFT_GRAPH_HOSTS = (
     "microsoftgraph.chinacloudapi.cn",
 )
 DEFAULT_USER = "00000000-0000-4000-8000-00000000c0de"
+# against a loopback mock: a user nothing ever writes to, so reading its method answers 404
+DEFAULT_USER_WITHOUT_METHOD = "00000000-0000-4000-8000-0000000000de"
+DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+# full stops that IDNA (RFC 3490 section 3.1) treats as label separators, as httpx does
+_UNICODE_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
 PLACEHOLDER_TOKEN = "graph-conformance-placeholder-token"
 
 
@@ -37,8 +45,9 @@ class Option:
     ini: bool = False
     env: str | None = None
     default: Any = None
-    kind: str = "string"  # string | flag | list | path | float
+    kind: str = "string"  # string | flag | list | path | float | int
     choices: tuple[str, ...] | None = None
+    run: str | None = None  # the flag of ``graph-conformance run`` that sets it, when it has one
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -48,6 +57,7 @@ OPTIONS: tuple[Option, ...] = (
         "service root of the target, e.g. https://graph.microsoft.com or http://127.0.0.1:8000",
         ini=True,
         env="GRAPH_BASE_URL",
+        run="--base-url",
     ),
     Option(
         "api_version",
@@ -57,13 +67,24 @@ OPTIONS: tuple[Option, ...] = (
         env="GRAPH_API_VERSION",
         default="all",
         choices=(*VERSIONS, "all"),
+        run="--api-version",
     ),
     Option(
         "user",
         "--graph-user",
-        f"user id or UPN the scenarios act on (default against a mock: {DEFAULT_USER})",
+        f"user id or UPN the scenarios act on (default against a loopback mock: {DEFAULT_USER})",
         ini=True,
         env="GRAPH_USER",
+        run="--user",
+    ),
+    Option(
+        "user_without_method",
+        "--graph-user-without-method",
+        "a user who has no QR code + PIN method, for the read-only 404 check "
+        f"(default against a loopback mock: {DEFAULT_USER_WITHOUT_METHOD})",
+        ini=True,
+        env="GRAPH_USER_WITHOUT_METHOD",
+        run="--user-without-method",
     ),
     Option(
         "scenarios",
@@ -71,6 +92,7 @@ OPTIONS: tuple[Option, ...] = (
         "scenario file or folder (repeatable; default: the packaged catalogue)",
         ini=True,
         kind="list",
+        run="--scenarios",
     ),
     Option(
         "auth",
@@ -80,7 +102,20 @@ OPTIONS: tuple[Option, ...] = (
         env="GRAPH_AUTH",
         choices=AUTH_MODES,
     ),
-    Option("token", "--graph-token", "a bearer token to send as is", env="GRAPH_ACCESS_TOKEN"),
+    Option(
+        "token",
+        "--graph-token",
+        "a bearer token to send as is (prefer --graph-token-file or GRAPH_ACCESS_TOKEN)",
+        env="GRAPH_ACCESS_TOKEN",
+        run="--token",
+    ),
+    Option(
+        "token_file",
+        "--graph-token-file",
+        "read the bearer token from this file ('-': standard input)",
+        env="GRAPH_ACCESS_TOKEN_FILE",
+        run="--token-file",
+    ),
     Option("tenant", "--graph-tenant", "tenant id or domain for msal", env="GRAPH_TENANT_ID"),
     Option("client_id", "--graph-client-id", "application (client) id for msal", env="GRAPH_CLIENT_ID"),
     Option(
@@ -124,17 +159,42 @@ OPTIONS: tuple[Option, ...] = (
         kind="path",
     ),
     Option(
+        "read_only",
+        "--graph-read-only",
+        "run no scenario that writes, whatever the target (an audit that changes nothing)",
+        kind="flag",
+        run="--read-only",
+    ),
+    Option(
         "allow_writes",
         "--graph-allow-writes",
-        "let scenarios that write run against Microsoft Graph (only for --graph-allowed-users)",
+        "let scenarios that write run against a target that is not on loopback (only for --graph-allowed-users)",
         kind="flag",
+        run="--allow-writes",
     ),
     Option(
         "allowed_users",
         "--graph-allowed-users",
-        "comma-separated users that writing scenarios may act on in a live tenant",
+        "comma-separated users that writing scenarios may act on in a live tenant ('me': the token's owner)",
         env="GRAPH_ALLOWED_USERS",
         kind="list",
+        run="--allowed-users",
+    ),
+    Option(
+        "allow_policy_writes",
+        "--graph-allow-policy-writes",
+        "with writes allowed: let scenarios change the tenant-wide QR code + PIN policy "
+        "(read first, restored to exactly that afterwards)",
+        kind="flag",
+        run="--allow-policy-writes",
+    ),
+    Option(
+        "allow_replace",
+        "--graph-allow-replace",
+        "with writes allowed: let scenarios delete a QR code + PIN method a user already has "
+        "(it cannot be restored: its PIN and codes are gone)",
+        kind="flag",
+        run="--allow-replace",
     ),
     Option(
         "cassette_dir",
@@ -143,13 +203,23 @@ OPTIONS: tuple[Option, ...] = (
         ini=True,
         default="cassettes",
         kind="path",
+        run="--cassette-dir",
     ),
     Option(
         "timeout",
         "--graph-timeout",
-        "seconds to wait for any one HTTP exchange or token request (default: 10)",
+        "seconds any one HTTP exchange (its whole answer included) or token request may take (default: 10)",
         default="10",
         kind="float",
+        run="--timeout",
+    ),
+    Option(
+        "max_response_bytes",
+        "--graph-max-response-bytes",
+        f"largest answer read, on the wire and decompressed (default: {DEFAULT_MAX_RESPONSE_BYTES})",
+        default=str(DEFAULT_MAX_RESPONSE_BYTES),
+        kind="int",
+        run="--max-response-bytes",
     ),
     Option(
         "retry_budget",
@@ -157,15 +227,64 @@ OPTIONS: tuple[Option, ...] = (
         "seconds a case may spend waiting on Retry-After (default: 30)",
         default="30",
         kind="float",
+        run="--retry-budget",
     ),
-    Option("report", "--conformance-report", "write the JSON conformance report to this file", kind="path"),
+    Option(
+        "report",
+        "--conformance-report",
+        "write the JSON conformance report to this file",
+        kind="path",
+        run="--report-json",
+    ),
     Option(
         "pinned",
         "--graph-pinned",
         "file of documented alternatives to forbid (default: the packaged pinned.yaml)",
         kind="path",
+        run="--pinned",
     ),
 )
+
+
+def option(name: str) -> Option:
+    """The option called ``name`` (its field name in :class:`Settings`)."""
+    return next(o for o in OPTIONS if o.name == name)
+
+
+def flags(name: str) -> str:
+    """How a person names a setting: ``run``'s flag and the plugin's, e.g. ``--allow-writes/--graph-allow-writes``."""
+    opt = option(name)
+    return f"{opt.run}/{opt.flag}" if opt.run else opt.flag
+
+
+def target_host(base_url: str) -> str:
+    """The host a request to ``base_url`` really goes to, as httpx will resolve it.
+
+    Userinfo is dropped, Unicode full stops are folded to ``.``, the name is normalised (NFKC) and
+    IDNA-encoded, lower-cased, and trailing dots are removed; IPv6 literals lose their brackets."""
+    netloc = urlsplit(base_url).netloc.rpartition("@")[2]
+    if netloc.startswith("["):
+        return netloc[1 : netloc.find("]")].lower() if "]" in netloc else netloc.lower()
+    host = unicodedata.normalize("NFKC", netloc.translate(_UNICODE_DOTS)).translate(_UNICODE_DOTS)
+    host = host.rsplit(":", 1)[0] if ":" in host else host
+    try:
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        host = host.encode("ascii", "backslashreplace").decode("ascii")  # unresolvable: never loopback
+    return host.lower().rstrip(".")
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` (as :func:`target_host` gives it) is this machine's loopback, and only that."""
+    if host == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False  # any other name may resolve anywhere: fail closed
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
 
 
 @dataclass(frozen=True)
@@ -173,6 +292,7 @@ class Settings:
     base_url: str | None
     versions: tuple[str, ...]
     user: str
+    user_without_method: str | None
     scenarios: tuple[Path, ...]
     auth: str
     token: str | None
@@ -184,46 +304,108 @@ class Settings:
     authority_host: str
     scope: str
     ca_bundle: Path | None
+    read_only: bool
     allow_writes: bool
     allowed_users: tuple[str, ...]
+    allow_policy_writes: bool
+    allow_replace: bool
     cassette_dir: Path
     timeout: float
+    max_response_bytes: int
     retry_budget: float
     report: Path | None
     pinned: Path | None
     record_mode: str | None  # pytest-recording's --record-mode, when given
 
     @property
+    def host(self) -> str:
+        """The host requests really go to (see :func:`target_host`)."""
+        return target_host(self.base_url or "")
+
+    @property
+    def is_loopback(self) -> bool:
+        return self.base_url is not None and is_loopback_host(self.host)
+
+    @property
     def is_microsoft_graph(self) -> bool:
-        host = (urlsplit(self.base_url or "").hostname or "").lower()
+        host = self.host
         return any(host == h or host.endswith("." + h) for h in MICROSOFT_GRAPH_HOSTS)
+
+    @property
+    def target_kind(self) -> str:
+        """How the run treats the target: a loopback mock, or a live (any other) service."""
+        if self.is_loopback:
+            return "loopback mock"
+        return "Microsoft Graph (live)" if self.is_microsoft_graph else "remote service (treated as live)"
 
     @property
     def replaying(self) -> bool:
         return self.record_mode == "none"
 
-    def write_refusal(self) -> str | None:
-        """Why a writing scenario must not run against this target, or None when it may."""
-        if not self.is_microsoft_graph:
+    @property
+    def guarded(self) -> bool:
+        """Whether writes reach a live service: not loopback, and not a replay (which sends nothing)."""
+        return not self.is_loopback and not self.replaying
+
+    def write_refusal(self, *, user: bool = True, me: bool = False, policy: bool = False) -> str | None:
+        """Why a scenario that writes (to the user, to /me, to the policy) must not run, or None."""
+        if self.read_only:
+            return f"the scenario writes, and this is a read-only run ({flags('read_only')})"
+        if not self.guarded:
             return None
         if not self.allow_writes:
-            return "writes to a live tenant need --graph-allow-writes (run: --allow-writes)"
-        if self.user not in self.allowed_users:
-            return f"user {self.user!r} is not in --graph-allowed-users; writes run only for allow-listed test users"
+            return f"writes to {self.host} (not loopback) need {flags('allow_writes')}"
+        if user and self.user not in self.allowed_users:
+            return f"user {self.user!r} is not in {flags('allowed_users')}; writes run only for allow-listed test users"
+        if me and "me" not in self.allowed_users:
+            return f"it writes through /me (the token's owner); add 'me' to {flags('allowed_users')} to allow that"
+        if policy and not self.allow_policy_writes:
+            return f"it changes the tenant-wide policy; that needs {flags('allow_policy_writes')}"
         return None
+
+    def may_write(self) -> str:
+        """What this run may write, for the banner."""
+        if self.read_only:
+            return "nothing (--read-only)"
+        if not self.guarded:
+            return "anything (loopback mock)" if not self.replaying else "nothing leaves the machine (replay)"
+        if not self.allow_writes:
+            return "nothing (no --allow-writes): read-only checks only"
+        users = [u for u in self.allowed_users if u != "me"]
+        parts = []
+        if self.user in users:
+            parts.append(f"the method of {self.user}" + (" (an existing one too)" if self.allow_replace else ""))
+        if "me" in self.allowed_users:
+            parts.append("the method of the token's owner (/me)")
+        if self.allow_policy_writes:
+            parts.append("the tenant policy (restored afterwards)")
+        return ", ".join(parts) if parts else "nothing (the user is not in --allowed-users)"
 
     def public(self) -> dict[str, Any]:
         """The settings a report may show (no secrets)."""
         return {
-            "base_url": self.base_url,
+            "base_url": redact_url(self.base_url) if self.base_url else None,
+            "target": self.target_kind,
             "versions": list(self.versions),
             "user": self.user,
             "auth": self.auth,
             "record_mode": self.record_mode,
             "cassette_dir": str(self.cassette_dir),
+            "read_only": self.read_only,
             "allow_writes": self.allow_writes,
+            "allow_policy_writes": self.allow_policy_writes,
+            "allow_replace": self.allow_replace,
             "scenarios": [str(p) for p in self.scenarios],
         }
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any ``user:password@`` replaced, for anything a person or a file may see."""
+    scheme, separator, rest = url.partition("://")
+    authority, slash, path = rest.partition("/")
+    if not separator or "@" not in authority:
+        return url
+    return f"{scheme}://REDACTED@{authority.rpartition('@')[2]}{slash}{path}"
 
 
 def _check_base_url(value: str) -> str:
@@ -234,14 +416,57 @@ def _check_base_url(value: str) -> str:
         parts = urlsplit("invalid:")
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
         raise UsageError(
-            f"--graph-base-url {value!r}: give the service root as http(s)://host[:port][/path], e.g. https://graph.microsoft.com"
+            f"--graph-base-url {redact_url(value)!r}: give the service root as http(s)://host[:port][/path], "
+            "e.g. https://graph.microsoft.com"
         )
     path = parts.path.rstrip("/")
     if path.split("/")[-1] in VERSIONS:
         raise UsageError(
-            f"--graph-base-url {value!r}: give the service root without the version (the suite adds /beta or /v1.0)"
+            f"--graph-base-url {redact_url(value)!r}: give the service root without the version "
+            "(the suite adds /beta or /v1.0)"
         )
     return value.rstrip("/")
+
+
+def read_token_file(value: str) -> str:
+    """The one token in a file, or on standard input for ``-``."""
+    if value == "-":
+        stream = sys.__stdin__
+        text = stream.read() if stream is not None else ""
+        where = "standard input"
+    else:
+        try:
+            text = Path(value).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"--graph-token-file {value}: cannot read it ({exc.__class__.__name__})") from None
+        where = value
+    token = text.strip()
+    if not token or len(token.split()) != 1:
+        raise UsageError(f"--graph-token-file: {where} must hold exactly one token")
+    return token
+
+
+def check_writable_file(flag: str, path: Path) -> None:
+    """A report file must be writable before the run starts, not after it."""
+    if path.is_dir():
+        raise UsageError(f"{flag} {path}: is a folder; give a file path")
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"{flag} {path}: cannot write there ({folder} is not a writable folder)")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise UsageError(f"{flag} {path}: the file is not writable")
+
+
+def _writable_folder(flag: str, path: Path) -> None:
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{flag} {path}: is a file; give a folder")
+    folder = path
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"{flag} {path}: cannot record cassettes there ({folder} is not writable)")
 
 
 def resolve(
@@ -250,38 +475,44 @@ def resolve(
     """CLI > ini > environment > default, validated, into one frozen Settings."""
     environ = dict(os.environ) if environ is None else environ
     raw: dict[str, Any] = {}
-    for option in OPTIONS:
-        value = cli.get(option.name)
-        if value in (None, [], False) and option.ini:
-            value = ini.get(option.name) or None
-        if value in (None, [], False) and option.env:
-            value = environ.get(option.env) or None
+    for opt in OPTIONS:
+        value = cli.get(opt.name)
+        if value in (None, [], False) and opt.ini:
+            value = ini.get(opt.name) or None
+        if value in (None, [], False) and opt.env:
+            value = environ.get(opt.env) or None
         if value in (None, [], False):
-            value = option.default
-        if option.choices and value is not None and value not in option.choices:
-            raise UsageError(f"{option.flag} {value!r}: choose one of {', '.join(option.choices)}")
-        raw[option.name] = value
+            value = opt.default
+        if opt.choices and value is not None and value not in opt.choices:
+            raise UsageError(f"{opt.flag} {value!r}: choose one of {', '.join(opt.choices)}")
+        raw[opt.name] = value
     base_url = _check_base_url(raw["base_url"]) if raw["base_url"] else None
+    if raw["token_file"]:
+        if cli.get("token"):
+            raise UsageError("give --graph-token or --graph-token-file, not both")
+        raw["token"] = read_token_file(str(raw["token_file"]))
     auth = raw["auth"] or ("token" if raw["token"] else "none")
     if auth == "token" and not raw["token"]:
-        raise UsageError("--graph-auth token needs --graph-token or GRAPH_ACCESS_TOKEN")
+        raise UsageError("--graph-auth token needs --graph-token, --graph-token-file or GRAPH_ACCESS_TOKEN")
     needed = {
         "client-secret": ("tenant", "client_id", "client_secret"),
         "client-certificate": ("tenant", "client_id", "certificate", "certificate_thumbprint"),
         "device-code": ("tenant", "client_id"),
     }.get(auth, ())
-    missing = [next(o.flag for o in OPTIONS if o.name == n) for n in needed if not raw[n]]
+    missing = [option(n).flag for n in needed if not raw[n]]
     if missing:
         raise UsageError(f"--graph-auth {auth} needs {', '.join(missing)}")
-    floats: dict[str, float] = {}
-    for name in ("timeout", "retry_budget"):
+    numbers: dict[str, float] = {}
+    for name in ("timeout", "retry_budget", "max_response_bytes"):
+        flag = option(name).flag
         try:
-            floats[name] = float(raw[name])
+            numbers[name] = int(raw[name]) if option(name).kind == "int" else float(raw[name])
         except (TypeError, ValueError):
-            flag = next(o.flag for o in OPTIONS if o.name == name)
-            raise UsageError(f"{flag} {raw[name]!r}: give a number of seconds") from None
-        if floats[name] <= 0 and name == "timeout":
-            raise UsageError(f"--graph-timeout {raw[name]!r}: give a positive number of seconds")
+            unit = "a number of bytes" if option(name).kind == "int" else "a number of seconds"
+            raise UsageError(f"{flag} {raw[name]!r}: give {unit}") from None
+        smallest_allowed = 0 if name == "retry_budget" else 1e-9
+        if numbers[name] < smallest_allowed:
+            raise UsageError(f"{flag} {raw[name]!r}: give a positive number")
     scenarios = raw["scenarios"] or []
     if isinstance(scenarios, str):
         scenarios = scenarios.split()
@@ -293,6 +524,7 @@ def resolve(
         base_url=base_url,
         versions=VERSIONS if raw["api_version"] == "all" else (raw["api_version"],),
         user=raw["user"] or DEFAULT_USER,
+        user_without_method=raw["user_without_method"],
         scenarios=tuple(Path(p) for p in scenarios),
         auth=auth,
         token=raw["token"],
@@ -304,15 +536,27 @@ def resolve(
         authority_host=str(raw["authority_host"]).rstrip("/"),
         scope=raw["scope"],
         ca_bundle=Path(raw["ca_bundle"]) if raw["ca_bundle"] else None,
+        read_only=bool(raw["read_only"]),
         allow_writes=bool(raw["allow_writes"]),
         allowed_users=allowed_users,
+        allow_policy_writes=bool(raw["allow_policy_writes"]),
+        allow_replace=bool(raw["allow_replace"]),
         cassette_dir=Path(raw["cassette_dir"]),
-        timeout=floats["timeout"],
-        retry_budget=floats["retry_budget"],
+        timeout=numbers["timeout"],
+        max_response_bytes=int(numbers["max_response_bytes"]),
+        retry_budget=numbers["retry_budget"],
         report=Path(raw["report"]) if raw["report"] else None,
         pinned=Path(raw["pinned"]) if raw["pinned"] else None,
         record_mode=record_mode,
     )
-    if settings.is_microsoft_graph and not raw["user"]:
-        raise UsageError("--graph-user is required against Microsoft Graph (the user the scenarios act on)")
+    if base_url and not settings.is_loopback and not raw["user"]:
+        raise UsageError(
+            f"--graph-user is required against {settings.host} (not loopback): the user the scenarios act on"
+        )
+    if settings.is_loopback and not settings.user_without_method:
+        settings = replace(settings, user_without_method=DEFAULT_USER_WITHOUT_METHOD)
+    if settings.report is not None:
+        check_writable_file(option("report").flag, settings.report)
+    if record_mode not in (None, "none"):
+        _writable_folder(option("cassette_dir").flag, settings.cassette_dir)
     return settings

@@ -41,6 +41,7 @@ class Case:
 
 
 CASES_KEY: pytest.StashKey[list[Case]] = pytest.StashKey()
+INTERRUPTED_KEY: pytest.StashKey[str] = pytest.StashKey()
 PINS_KEY: pytest.StashKey[list[dict[str, Any]]] = pytest.StashKey()
 
 
@@ -50,6 +51,7 @@ def _dest(flag: str) -> str:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "graph_writes: the case changes the target's state")
+    config.addinivalue_line("markers", "graph_unguarded: the case needs no live-tenant guard")
     cli = {o.name: config.getoption(_dest(o.flag)) for o in OPTIONS}
     ini = {o.name: config.getini(f"graph_{o.name}") for o in OPTIONS if o.ini}
     try:
@@ -99,28 +101,80 @@ def _load_cases(config: pytest.Config) -> list[Case]:
 
 
 def pytest_collection(session: pytest.Session) -> None:
-    if session.config.stash[SETTINGS_KEY].base_url:
-        _load_cases(session.config)  # malformed scenarios stop the run here, as a usage error
+    settings = session.config.stash[SETTINGS_KEY]
+    if not settings.base_url:
+        return
+    cases = _load_cases(session.config)  # malformed scenarios stop the run here, as a usage error
+    if not cases:
+        raise pytest.UsageError(
+            f"no case selected: none of the scenarios runs on API version {', '.join(settings.versions)}"
+        )
+    _on_termination_interrupt(session.config)
+    terminal = session.config.pluginmanager.get_plugin("terminalreporter")
+    header_shown = session.config.option.verbose >= 0 and not session.config.getoption("no_header", False)
+    if terminal is not None and not header_shown:
+        terminal.write_line(_banner(settings))  # the header (which holds it) is not shown
+
+
+def _banner(settings: Settings) -> str:
+    from conformance.config import redact_url
+
+    return (
+        f"graph-conformance: target {redact_url(settings.base_url or '')} is a {settings.target_kind}; "
+        f"may write: {settings.may_write()}"
+    )
+
+
+def _on_termination_interrupt(config: pytest.Config) -> None:
+    """SIGTERM and SIGHUP end the run as Ctrl-C does: the case's cleanup runs, then the report."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    received: list[int] = []
+
+    def interrupt(signum: int, frame: Any) -> None:
+        if received:
+            return  # cleanup is under way: let it finish
+        received.append(signum)
+        config.stash[INTERRUPTED_KEY] = signal.Signals(signum).name
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    previous = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)
+        if number is not None:
+            previous[number] = signal.signal(number, interrupt)
+
+    def restore() -> None:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+    config.add_cleanup(restore)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     settings = config.stash[SETTINGS_KEY]
     if not settings.base_url:
         return []
+    from conformance.config import redact_url
     from conformance.contract import default_schema_dir, digest
 
     cases = _load_cases(config)
-    target = "Microsoft Graph" if settings.is_microsoft_graph else "mock"
+    target = settings.target_kind
     mode = {None: "live (no cassettes)", "none": "replay from cassettes"}.get(
         settings.record_mode, f"record ({settings.record_mode})"
     )
     versions = ",".join(settings.versions) if len(settings.versions) == 1 else "all"
-    reproduce = f"graph-conformance run --base-url {settings.base_url} --api-version {versions} --user {settings.user}"
+    base_url = redact_url(settings.base_url)
+    reproduce = f"graph-conformance run --base-url {base_url} --api-version {versions} --user {settings.user}"
     if settings.record_mode:
         reproduce += f" --record-mode {settings.record_mode}"
     scenario_count = len({c.scenario.id for c in cases})
     return [
-        f"graph-conformance {__version__}: target {settings.base_url} ({target}), "
+        _banner(settings),
+        f"graph-conformance {__version__}: target {base_url} ({target}), "
         f"versions {', '.join(settings.versions)}, user {settings.user}, auth {settings.auth}",
         f"graph-conformance: {mode}, cassette folder {settings.cassette_dir}, "
         f"schemas digest {digest(default_schema_dir())}, {scenario_count} scenarios, {len(cases)} cases",
@@ -139,6 +193,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             ids=["no-target"],
         )
         return
+    from conformance.guard import refusal
+
     params = []
     for case in _load_cases(metafunc.config):
         marks: list[Any] = []
@@ -146,11 +202,21 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             marks.append(pytest.mark.vcr)
         if case.scenario.writes:
             marks.append(pytest.mark.graph_writes)
-            refusal = settings.write_refusal()
-            if refusal:
-                marks.append(pytest.mark.skip(reason=refusal))
+        reason = refusal(settings, case.scenario) or _missing_requirement(settings, case.scenario)
+        if reason:
+            marks.append(pytest.mark.skip(reason=reason))
         params.append(pytest.param(case, marks=marks, id=case.id))
     metafunc.parametrize("graph_case", params)
+
+
+def _missing_requirement(settings: Settings, scenario: Scenario) -> str | None:
+    """Why a scenario that reads a setting-provided user cannot run, or None."""
+    from conformance.scenarios import template_names
+
+    needs = {n for step in (*scenario.given, *scenario.steps) for n in template_names(step.request.path)}
+    if "user_without_method" in needs and not settings.user_without_method:
+        return "it needs a user without a QR code + PIN method: give --user-without-method"
+    return None
 
 
 @pytest.hookimpl(wrapper=True)
@@ -172,7 +238,10 @@ def pytest_runtest_makereport(
             reason = str(report.longrepr[2]).removeprefix("Skipped: ")
         elif result is None and report.failed:
             reason = report.longreprtext.strip().splitlines()[-1] if report.longreprtext else None
-        item.config.stash[REPORT_KEY].append(case_entry(result, case.id, outcome, reason))
+        entry = case_entry(result, case.id, outcome, reason)
+        entry["tags"] = list(case.scenario.tags)
+        entry["writes"] = case.scenario.writes
+        item.config.stash[REPORT_KEY].append(entry)
     return report
 
 
@@ -187,6 +256,17 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     terminalreporter.section("graph-conformance")
     for line in report.human(entries):
         terminalreporter.write_line(line)
+    if not config.option.keyword and not config.option.markexpr:
+        rules_line = report.rules_checked(entries, settings)
+        if rules_line:
+            terminalreporter.write_line(rules_line)
+    interrupted = config.stash.get(INTERRUPTED_KEY, None)
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        cause = interrupted or "KeyboardInterrupt"
+        terminalreporter.write_line(
+            f"graph-conformance: interrupted ({cause}): the running case's cleanup ran; "
+            "the report covers the cases that finished"
+        )
     if settings.report:
         report.write_json(settings.report, entries, settings.public(), digest(default_schema_dir()))
         terminalreporter.write_line(f"graph-conformance: JSON report written to {settings.report}")
@@ -232,11 +312,43 @@ def graph_run(
     default_cassette_name: str,
 ) -> Callable[[Case], CaseResult]:
     """Run a case and fail the test with every violation it found."""
+    from conformance.guard import CaseGuard
     from conformance.recording import recorded_clock
     from conformance.runner import Runner
     from conformance.scenarios import utc_now
 
     def run(case: Case) -> CaseResult:
+        __tracebackhide__ = True
+        guard = CaseGuard(graph_client, graph_settings, case.scenario, case.version)
+        skip = guard.before()
+        if skip:
+            pytest.skip(skip)
+        try:
+            result = _run_case(case)
+        except KeyboardInterrupt:  # Ctrl-C, SIGTERM or SIGHUP: the runner's cleanup steps have run
+            problem = guard.after()  # the policy is restored however the case ends
+            entry: dict[str, Any] = {"id": case.id, "outcome": "interrupted", "violations": [], "warnings": []}
+            entry.update(tags=list(case.scenario.tags), writes=case.scenario.writes)
+            if problem:
+                entry["error"] = problem
+            request.config.stash[REPORT_KEY].append(entry)
+            raise
+        except BaseException:
+            problem = guard.after()
+            if problem:
+                pytest.fail(f"{case.id}: {problem}", pytrace=False)
+            raise
+        problem = guard.after()
+        if problem:
+            result.error = f"{result.error}; {problem}" if result.error else problem
+        request.node.stash[RESULT_KEY] = result
+        for warning in result.warnings:
+            request.node.user_properties.append(("drift", warning.render()))
+        if result.outcome != "passed":
+            pytest.fail(result.report(), pytrace=False)
+        return result
+
+    def _run_case(case: Case) -> CaseResult:
         __tracebackhide__ = True
         now = utc_now()
         if graph_settings.replaying:
@@ -251,14 +363,8 @@ def graph_run(
             pins=request.config.stash.get(PINS_KEY, []),
         )
         try:
-            result = runner.run(case.scenario, case.version, now)
+            return runner.run(case.scenario, case.version, now)
         except ConformanceError as exc:  # e.g. no token could be had
             pytest.fail(f"{case.id}: {exc}", pytrace=False)
-        request.node.stash[RESULT_KEY] = result
-        for warning in result.warnings:
-            request.node.user_properties.append(("drift", warning.render()))
-        if result.outcome != "passed":
-            pytest.fail(result.report(), pytrace=False)
-        return result
 
     return run

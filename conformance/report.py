@@ -7,6 +7,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from conformance.config import Settings
 from conformance.runner import CaseResult
 
 
@@ -35,6 +36,7 @@ def summary(cases: list[dict[str, Any]]) -> dict[str, int]:
         "failed": counts["failed"],
         "errors": counts["error"],
         "skipped": counts["skipped"],
+        "interrupted": counts["interrupted"],
         "warnings": sum(len(c["warnings"]) for c in cases),
     }
 
@@ -48,12 +50,13 @@ def write_json(path: Path, cases: list[dict[str, Any]], settings: dict[str, Any]
 def human(cases: list[dict[str, Any]]) -> list[str]:
     """The counts, then every case with its outcome (failures with their first violation), then drift."""
     counts = summary(cases)
+    interrupted = f", {counts['interrupted']} interrupted" if counts["interrupted"] else ""
     lines = [
         f"graph-conformance: {counts['passed']} passed, {counts['failed']} failed, {counts['errors']} errors, "
-        f"{counts['skipped']} skipped, {counts['warnings']} drift warnings"
+        f"{counts['skipped']} skipped{interrupted}, {counts['warnings']} drift warnings"
     ]
     for case in sorted(cases, key=lambda c: (c["outcome"] == "passed", c["id"])):
-        if case["outcome"] in ("failed", "error"):
+        if case["outcome"] in ("failed", "error", "interrupted"):
             first = case["violations"][0] if case["violations"] else None
             detail = (
                 f"{first['where']}: expected {first['expected']}, got {first['got']}"
@@ -76,3 +79,21 @@ def human(cases: list[dict[str, Any]]) -> list[str]:
     for text, count in sorted(drift.items()):
         lines.append(f"  drift: {text} ({count} case{'s' if count > 1 else ''})")
     return lines
+
+
+def rules_checked(cases: list[dict[str, Any]], settings: Settings) -> str | None:
+    """When writes were held back: how many of the catalogue's rules the run checked, and which need writes."""
+    from conformance.coverage import load_rules
+
+    if not any(c["outcome"] == "skipped" and c.get("writes") for c in cases):
+        return None
+    rules = load_rules()
+    ran = {t for c in cases if c["outcome"] in ("passed", "failed", "error") for t in c.get("tags", [])}
+    held = {t for c in cases if c["outcome"] == "skipped" and c.get("writes") for t in c.get("tags", [])}
+    checked = sorted(r for r in rules if r in ran)
+    need_writes = sorted(r for r in rules if r not in ran and r in held)
+    kind = "read-only" if settings.read_only or not settings.allow_writes else "writes limited"
+    line = f"graph-conformance: {kind} run: {len(checked)} of {len(rules)} rules checked"
+    if need_writes:
+        line += f"; need writes: {', '.join(need_writes)}"
+    return line

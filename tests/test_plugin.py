@@ -53,7 +53,7 @@ def test_help_lists_the_grouped_prefixed_options(pytester: pytest.Pytester) -> N
             "ERROR: --graph-base-url 'http://127.0.0.1:1/beta': give the service root without the version (the suite adds /beta or /v1.0)",
         ),
         (["--graph-api-version", "v2"], "ERROR: --graph-api-version 'v2': choose one of beta, v1.0, all"),
-        (["--graph-auth", "token"], "ERROR: --graph-auth token needs --graph-token or GRAPH_ACCESS_TOKEN"),
+        (["--graph-auth", "token"], "ERROR: --graph-auth token needs --graph-token, --graph-token-file or GRAPH_ACCESS_TOKEN"),
         (
             ["--graph-auth", "client-secret", "--graph-tenant", "t"],
             "ERROR: --graph-auth client-secret needs --graph-client-id, --graph-client-secret",
@@ -61,7 +61,7 @@ def test_help_lists_the_grouped_prefixed_options(pytester: pytest.Pytester) -> N
         (["--graph-timeout", "soon"], "ERROR: --graph-timeout 'soon': give a number of seconds"),
         (
             ["--graph-base-url", "https://graph.microsoft.com"],
-            "ERROR: --graph-user is required against Microsoft Graph (the user the scenarios act on)",
+            "ERROR: --graph-user is required against graph.microsoft.com (not loopback): the user the scenarios act on",
         ),
     ],
 )
@@ -80,7 +80,7 @@ def test_settings_come_from_ini_and_environment_below_the_command_line(
     result = pytester.runpytest_subprocess(*SUITE, "--graph-base-url", target.url, "--collect-only")
     result.stdout.fnmatch_lines(
         [
-            f"graph-conformance 0.1.0: target {target.url} (mock), versions beta, v1.0, user env-user@contoso.example, auth none"
+            f"graph-conformance 0.1.0: target {target.url} (loopback mock), versions beta, v1.0, user env-user@contoso.example, auth none"
         ]
     )
 
@@ -93,7 +93,7 @@ def test_cases_are_parametrized_with_readable_ids_and_a_reproducible_header(
     )
     result.stdout.fnmatch_lines(
         [
-            f"graph-conformance 0.1.0: target {target.url} (mock), versions beta, v1.0, user 00000000-0000-4000-8000-00000000c0de, auth none",
+            f"graph-conformance 0.1.0: target {target.url} (loopback mock), versions beta, v1.0, user 00000000-0000-4000-8000-00000000c0de, auth none",
             "graph-conformance: live (no cassettes), cassette folder cassettes, schemas digest *, 2 scenarios, 3 cases",
             f"graph-conformance: reproduce with: graph-conformance run --base-url {target.url} --api-version all --user 00000000-0000-4000-8000-00000000c0de",
             "*::test_scenario[[]method-create-read-delete[[]beta]] PASSED*",
@@ -145,7 +145,7 @@ def test_writes_are_skipped_against_live_graph_unless_allowed_for_an_allow_liste
     collected = pytester.runpytest_subprocess(*SUITE, *base, "-rs")
     collected.stdout.fnmatch_lines(["*3 tests collected*"])
     skipped = pytester.runpytest_subprocess(*SUITE, *base[:-2], "-k", "create", "-rs")
-    skipped.stdout.fnmatch_lines(["*writes to a live tenant need --graph-allow-writes (run: --allow-writes)*"])
+    skipped.stdout.fnmatch_lines(["*writes to graph.microsoft.com (not loopback) need --allow-writes/--graph-allow-writes*"])
     skipped.assert_outcomes(skipped=2, deselected=1)
     not_listed = pytester.runpytest_subprocess(
         *SUITE,
@@ -158,7 +158,7 @@ def test_writes_are_skipped_against_live_graph_unless_allowed_for_an_allow_liste
         "-rs",
     )
     not_listed.stdout.fnmatch_lines(
-        ["*user 'tester@contoso.example' is not in --graph-allowed-users; writes run only for allow-listed test users*"]
+        ["*user 'tester@contoso.example' is not in --allowed-users/--graph-allowed-users; writes run only for allow-listed test users*"]
     )
     not_listed.assert_outcomes(skipped=2, deselected=1)
 
@@ -192,7 +192,7 @@ def test_violations_fail_with_the_full_story_and_the_json_report(pytester: pytes
         ]
     )
     document = json.loads(report.read_text())
-    assert document["summary"] == {"passed": 1, "failed": 2, "errors": 0, "skipped": 0, "warnings": 4}
+    assert document["summary"] == {"passed": 1, "failed": 2, "errors": 0, "skipped": 0, "interrupted": 0, "warnings": 4}
     case = next(c for c in document["cases"] if c["id"] == "method-create-read-delete[beta]")
     assert case["outcome"] == "failed"
     assert case["violations"] == [
