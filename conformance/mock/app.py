@@ -3,10 +3,13 @@
 Paths are matched case-insensitively, as Graph matches them: ``/beta`` and ``/v1.0``, then
 ``/me`` or ``/users/{id or UPN}`` + ``/authentication/qrCodePinMethod[/standardQRCode |
 /temporaryQRCode | /pin | /pin/updatePin]``, and the policy under ``/policies/...``.
+A request body over :data:`MAX_BODY_BYTES` gets ``413`` (counted as it streams in), and JSON that
+cannot be read or nests deeper than ``state.MAX_JSON_DEPTH`` gets ``400 BadRequest``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -21,9 +24,10 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from conformance.config import DEFAULT_USER
-from conformance.mock.state import GraphError, Store, render_time
+from conformance.mock.state import GraphError, Store, parse_json, render_time
 
 LOG = logging.getLogger("graph_conformance.mock")
 VERSIONS = {"beta": "beta", "v1.0": "v1.0"}
@@ -31,6 +35,9 @@ CONTENT_TYPE = "application/json;odata.metadata=minimal;odata.streaming=true;IEE
 POLICY_PATH = ["policies", "authenticationmethodspolicy", "authenticationmethodconfigurations", "qrcodepin"]
 POLICY_IDS = {"beta": "QRCodePin", "v1.0": "qrCodePin"}  # each version's pages (DECISIONS.md)
 KINDS = {"standardqrcode": "standardQRCode", "temporaryqrcode": "temporaryQRCode"}
+MAX_BODY_BYTES = 1024 * 1024  # a larger request body is refused with 413 while it streams in
+LINGER_BYTES = 4 * 1024 * 1024  # after a 413, at most this much more of the body is read and dropped ...
+LINGER_SECONDS = 1.0  # ... for at most this long, before the connection is closed
 
 
 @dataclass
@@ -72,20 +79,80 @@ def _error(error: GraphError, request: Request, request_id: str) -> Response:
     return _json(request_id, error.status, body)
 
 
+class BodyTooLarge(GraphError):
+    """``413``: the request body passes :data:`MAX_BODY_BYTES`; ``ended`` says whether all of it arrived."""
+
+    def __init__(self, ended: bool) -> None:
+        super().__init__(413, "RequestEntityTooLarge", f"The request body is larger than {MAX_BODY_BYTES} bytes.")
+        self.ended = ended
+
+
+async def read_body(request: Request) -> bytes:
+    """The request body, refused with :class:`BodyTooLarge` as soon as it is known to pass the limit.
+
+    A declared ``Content-Length`` over the limit is refused before any of the body is read; a
+    chunked body is counted as it streams in and refused at the chunk that passes the limit. Nothing
+    over the limit is ever held in memory.
+    """
+    declared = request.headers.get("content-length", "").strip()
+    if declared.isdigit() and (len(declared) > 12 or int(declared) > MAX_BODY_BYTES):
+        raise BodyTooLarge(ended=False)
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await request.receive()
+        if message["type"] != "http.request":
+            raise GraphError(400, "BadRequest", "The client closed the connection before the body ended.")
+        chunk: bytes = message.get("body", b"")
+        more: bool = message.get("more_body", False)
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise BodyTooLarge(ended=not more)
+        chunks.append(chunk)
+        if not more:
+            return b"".join(chunks)
+
+
+class LingeringClose(Response):
+    """An answer given while the client is still sending its body: sent whole, then the connection closes gently.
+
+    Closing a connection with unread data in it resets it, and a reset can destroy the answer before
+    the client reads it. So the answer goes out first, then at most :data:`LINGER_BYTES` more of the
+    body are read and dropped (for at most :data:`LINGER_SECONDS`), and only then is the connection
+    closed (``Connection: close``): a client still sending by then sees a reset after the answer.
+    """
+
+    def __init__(self, answer: Response, drain: bool) -> None:
+        super().__init__(answer.body, answer.status_code, headers={**answer.headers, "connection": "close"})
+        self.drain = drain
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        await send({"type": "http.response.body", "body": self.body, "more_body": True})
+        if self.drain:
+            await _linger(receive)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _linger(receive: Receive) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + LINGER_SECONDS
+    dropped = 0
+    while dropped <= LINGER_BYTES and (remaining := deadline - loop.time()) > 0:
+        try:
+            message = await asyncio.wait_for(receive(), remaining)
+        except TimeoutError:
+            return
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return
+        dropped += len(message.get("body", b""))
+
+
 def create_app(options: MockOptions | None = None) -> Starlette:
     options = options or MockOptions()
     fixed = options.clock
     store = Store(clock=(lambda: fixed) if fixed is not None else (lambda: datetime.now(UTC)))
     pending_throttle = list(options.throttle)
-
-    async def body_of(request: Request) -> Any:
-        raw = await request.body()
-        if not raw.strip():
-            return {}
-        try:
-            return json.loads(raw)
-        except ValueError:
-            raise GraphError(400, "BadRequest", "Unable to read JSON request payload.") from None
 
     def entity(body: dict[str, Any]) -> dict[str, Any]:
         return {**body, **options.extra}
@@ -98,7 +165,12 @@ def create_app(options: MockOptions | None = None) -> Starlette:
         request_id = str(uuid.uuid4())
         started = time.perf_counter()
         try:
-            response = await dispatch(request, request_id)
+            response = await dispatch(request, request_id, await read_body(request))
+        except BodyTooLarge as error:
+            response = _error(error, request, request_id)
+            if not error.ended:  # the rest of the body is not read: the connection cannot be reused
+                expecting = request.headers.get("expect", "").lower() == "100-continue"  # it waits: nothing to drop
+                response = LingeringClose(response, drain=not expecting)
         except GraphError as error:
             response = _error(error, request, request_id)
         except Reply as reply:
@@ -117,7 +189,7 @@ def create_app(options: MockOptions | None = None) -> Starlette:
         )
         return response
 
-    async def dispatch(request: Request, request_id: str) -> Response:
+    async def dispatch(request: Request, request_id: str, raw: bytes) -> Response:
         if pending_throttle:
             value = pending_throttle.pop(0)
             raise Reply(
@@ -139,7 +211,7 @@ def create_app(options: MockOptions | None = None) -> Starlette:
         rest = segments[1:]
         lower = [s.lower() for s in rest]
         if lower == POLICY_PATH:
-            return await policy(request, request_id, version)
+            return policy(request, request_id, version, raw)
         if lower[:1] == ["me"]:
             user, upn, tail = options.me_user, options.me_user, lower[1:]
         elif lower[:1] == ["users"] and len(rest) >= 2:
@@ -148,10 +220,10 @@ def create_app(options: MockOptions | None = None) -> Starlette:
             raise GraphError(404, "itemNotFound", f"Resource not found for the segment '{rest[0] if rest else ''}'.")
         if tail[:2] != ["authentication", "qrcodepinmethod"]:
             raise GraphError(404, "itemNotFound", "Resource not found.")
-        return await method_resource(request, request_id, version, user, upn, tail[2:])
+        return method_resource(request, request_id, version, user, upn, tail[2:], raw)
 
-    async def method_resource(
-        request: Request, request_id: str, version: str, user: str, upn: str, tail: list[str]
+    def method_resource(
+        request: Request, request_id: str, version: str, user: str, upn: str, tail: list[str], raw: bytes
     ) -> Response:
         verb = request.method
         context = f"{request.base_url}{version}/$metadata#users('{upn}')/authentication/qrCodePinMethod"
@@ -166,7 +238,7 @@ def create_app(options: MockOptions | None = None) -> Starlette:
             if verb == "DELETE":
                 store.delete_method(user)
                 return _json(request_id, 204, None)
-            method, image = store.create_method(user, upn, await body_of(request))
+            method, image = store.create_method(user, upn, parse_json(raw))
             location = f"{request.base_url}{version}/users/{upn}/authentication/qrCodePinMethod"
             body = entity(method.body(version, standard_image=image, reveal_pin=True))
             return _json(request_id, 201, {"@odata.context": f"{context}/$entity", **body}, {"Location": location})
@@ -178,22 +250,22 @@ def create_app(options: MockOptions | None = None) -> Starlette:
             if verb == "DELETE":
                 store.delete_code(user, kind)
                 return _json(request_id, 204, None)
-            qr, qr_image, created = store.patch_code(user, upn, kind, await body_of(request))
+            qr, qr_image, created = store.patch_code(user, upn, kind, parse_json(raw))
             return _json(request_id, 201 if created else 200, entity(qr.body(qr_image)))
         if tail == ["pin"]:
             allow(verb, ("PATCH",))
-            await request.body()  # any body, or none, is ignored: the PIN is always generated (DECISIONS.md 9)
+            # any body, or none, is ignored: the PIN is always generated (DECISIONS.md 9)
             return _json(request_id, 201, entity(store.reset_pin(user).body(reveal=True, version=version)))
         if tail == ["pin", "updatepin"]:
             allow(verb, ("POST", "PATCH"))  # the SDK posts (an OData action); the pages say PATCH
-            store.update_pin(user, await body_of(request))
+            store.update_pin(user, parse_json(raw))
             return _json(request_id, 204, None)
         raise GraphError(404, "itemNotFound", "Resource not found.")
 
-    async def policy(request: Request, request_id: str, version: str) -> Response:
+    def policy(request: Request, request_id: str, version: str, raw: bytes) -> Response:
         allow(request.method, ("GET", "PATCH", "DELETE"))
         if request.method == "PATCH":
-            store.update_policy(await body_of(request), require_odata_type=version == "v1.0")
+            store.update_policy(parse_json(raw), require_odata_type=version == "v1.0")
             if version == "beta":
                 return _json(request_id, 204, None)
         elif request.method == "DELETE":

@@ -7,6 +7,7 @@ documented code; where the pages disagree, ``DECISIONS.md`` beside this file say
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import threading
@@ -26,6 +27,9 @@ TEMPORARY_MIN = timedelta(hours=1)
 PIN_MAX = 20
 KIND_ATTRIBUTES = {"standardQRCode": "standard", "temporaryQRCode": "temporary"}
 POLICY_DEFAULTS = {"state": "disabled", "standardQRCodeLifetimeInDays": 365, "pinLength": 8}
+MAX_JSON_DEPTH = 64  # arrays and objects nested deeper than this are refused before parsing
+_JSON_MARK = re.compile(r'[\[\]{}"]')  # what the depth scan stops at outside strings
+_STRING_REST = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)  # the rest of a string after its quote
 
 
 class GraphError(Exception):
@@ -34,6 +38,48 @@ class GraphError(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+
+
+def json_too_deep(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether arrays and objects in ``text`` nest deeper than ``limit`` (brackets in strings do not count).
+
+    A linear scan without recursion, so it is safe on any input; ``text`` need not be valid JSON.
+    """
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth, position = 0, 0
+    while (mark := _JSON_MARK.search(text, position)) is not None:
+        char, position = mark.group(), mark.end()
+        if char == '"':
+            rest = _STRING_REST.match(text, position)
+            if rest is None:  # an unterminated string: nothing after it counts
+                return False
+            position = rest.end()
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth = max(depth - 1, 0)  # a stray closer ends the document for a parser, never deepens it
+    return False
+
+
+def parse_json(raw: bytes) -> Any:
+    """A request body as JSON (``{}`` when empty); ``400 BadRequest`` when it cannot be read or nests too deep."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise GraphError(400, "BadRequest", "Unable to read JSON request payload: it is not UTF-8.") from None
+    if not text.strip():
+        return {}
+    if json_too_deep(text):
+        raise GraphError(
+            400, "BadRequest", f"Unable to read JSON request payload: it nests deeper than {MAX_JSON_DEPTH} levels."
+        )
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise GraphError(400, "BadRequest", "Unable to read JSON request payload.") from None
 
 
 def parse_time(value: Any, name: str) -> datetime:
