@@ -3,7 +3,8 @@
 For every case recorded in either folder: cases that appeared or disappeared, and for each
 exchange (paired in order) a changed request, a changed status, and properties (JSON paths of
 members, values ignored) that are new or missing. Secrets are placeholders in both, so they
-never show as changes.
+never show as changes. Cassettes are read within limits (:mod:`conformance.safeyaml`), and one
+that is unreadable or malformed stops the comparison with exit 2, naming the file.
 """
 
 from __future__ import annotations
@@ -24,65 +25,78 @@ class Exchange:
     members: frozenset[str]
 
 
+MAX_BODY_DEPTH = 64  # members nested deeper than this are not compared
+
+
 def members(value: Any, prefix: str = "$") -> set[str]:
-    """The JSON paths of every member of a value (array items as ``[*]``)."""
+    """The JSON paths of every member of a value (array items as ``[*]``), down to 64 levels."""
     found: set[str] = set()
-    if isinstance(value, dict):
-        for key, item in value.items():
-            path = f"{prefix}.{key}"
-            found.add(path)
-            found |= members(item, path)
-    elif isinstance(value, list):
-        for item in value:
-            found |= members(item, f"{prefix}[*]")
+    pending: list[tuple[Any, str, int]] = [(value, prefix, 0)]
+    while pending:
+        item, path, depth = pending.pop()
+        if depth >= MAX_BODY_DEPTH:
+            continue
+        if isinstance(item, dict):
+            for key, child in item.items():
+                found.add(f"{path}.{key}")
+                pending.append((child, f"{path}.{key}", depth + 1))
+        elif isinstance(item, list):
+            pending.extend((child, f"{path}[*]", depth + 1) for child in item)
     return found
 
 
-def read_cassette(path: Path) -> list[Exchange]:
+def _json(text: str | bytes) -> Any:
     import json
 
-    import yaml
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    try:
+        return json.loads(text) if text.strip() else None
+    except (ValueError, RecursionError):  # not JSON, or nested beyond what the parser takes: no members
+        return None
+
+
+def read_cassette(path: Path) -> list[Exchange]:
+    """The exchanges of one cassette; a :class:`UsageError` (exit 2) naming the file when it is unusable."""
+    from conformance.errors import CassetteError
+    from conformance.safeyaml import load_cassette
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise UsageError(f"compare: {path}: not a readable cassette: {exc}") from None
-    if not isinstance(data, dict):
-        raise UsageError(f"compare: {path}: not a cassette (no interactions)")
+        interactions = load_cassette(path, path.as_posix())  # read within limits, shape checked
+    except CassetteError as exc:
+        raise UsageError(f"compare: {exc}") from None
     exchanges: list[Exchange] = []
-    for interaction in data.get("interactions", []):
-        request, response = interaction.get("request", {}), interaction.get("response", {})
-        text = (response.get("body") or {}).get("string") or ""
-        if isinstance(text, bytes):
-            text = text.decode("utf-8", "replace")
-        try:
-            body = json.loads(text) if text.strip() else None
-        except ValueError:
-            body = None
+    for interaction in interactions:
+        request, response = interaction["request"], interaction["response"]
         exchanges.append(
             Exchange(
-                request.get("method", "?"),
-                urlsplit(request.get("uri", "")).path,
-                int((response.get("status") or {}).get("code", 0)),
-                frozenset(members(body)),
+                request["method"],
+                urlsplit(request["uri"]).path,
+                response["status"]["code"],
+                frozenset(members(_json(response["body"]["string"]))),
             )
         )
     return exchanges
 
 
 def compare(baseline: Path, current: Path) -> list[str]:
+    """What changed from ``baseline`` to ``current`` (cassette folders), one line per change.
+
+    Bad input (a missing folder, an unreadable or malformed cassette) raises a
+    :class:`~conformance.errors.ConformanceError` with exit code 2, never a change."""
     for folder in (baseline, current):
         if not folder.is_dir():
             raise UsageError(f"compare: {folder}: no such cassette folder")
-    before = {p.stem: p for p in baseline.glob("*.yaml")}
-    after = {p.stem: p for p in current.glob("*.yaml")}
+    # every cassette of both folders is read (and so checked), whether or not the other has it
+    before = {p.stem: read_cassette(p) for p in sorted(baseline.glob("*.yaml"))}
+    after = {p.stem: read_cassette(p) for p in sorted(current.glob("*.yaml"))}
     lines: list[str] = []
     for name in sorted(set(before) - set(after)):
         lines.append(f"{name}: recorded in the baseline only")
     for name in sorted(set(after) - set(before)):
         lines.append(f"{name}: new (not in the baseline)")
     for name in sorted(set(before) & set(after)):
-        old, new = read_cassette(before[name]), read_cassette(after[name])
+        old, new = before[name], after[name]
         if len(old) != len(new):
             lines.append(f"{name}: {len(old)} exchanges in the baseline, {len(new)} now")
         for index, (a, b) in enumerate(zip(old, new, strict=False), start=1):

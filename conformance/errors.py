@@ -4,7 +4,9 @@
     ├── UsageError                   bad command line or configuration (exit 2)
     ├── DocError                     a doc page could not be read as documentation (exit 2)
     │   └── DocJsonError             JSON in a doc page that no known repair explains (page:line:col)
-    └── SchemaDriftError             committed schemas differ from what the docs derive (exit 1)
+    ├── SchemaDriftError             committed schemas differ from what the docs derive (exit 1)
+    └── InputError                   an input file (scenario, pins, cassette) is unreadable or too big (file:line)
+        └── CassetteError            a cassette that cannot be replayed or compared
 
 The CLI prints ``str(error)`` and exits with ``error.exit_code``; no traceback reaches the user.
 """
@@ -52,3 +54,25 @@ class SchemaDriftError(ConformanceError):
     def __init__(self, differences: list[str]) -> None:
         self.differences = differences
         super().__init__("\n".join(differences))
+
+
+class InputError(ConformanceError):
+    """An input file is unreadable, malformed or beyond the limits on size, nesting and aliases."""
+
+    def __init__(self, file: str, line: int, message: str) -> None:
+        self.file = file
+        self.line = line
+        self.message = message
+        super().__init__(f"{file}:{line}: {message}" if line else f"{file}: {message}")
+
+
+class CassetteError(InputError):
+    """A cassette that cannot be replayed or compared: ``cassette F is not a readable cassette: why``."""
+
+    def __init__(self, file: str, line: int, message: str) -> None:
+        InputError.__init__(self, file, line, message)
+        where = f"line {line}: " if line else ""
+        self.args = (f"cassette {file} is not a readable cassette: {where}{message}",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
