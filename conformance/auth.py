@@ -2,6 +2,9 @@
 
 msal is imported only when an msal flow is used. Every msal call carries the run's timeout (msal's
 own default waits forever), and a token is cached for the run by msal's in-memory cache.
+
+Every secret the run holds (the token given, tokens msal returns, the client secret, a password in
+the base URL) is handed to :func:`conformance.scrub.remember`, so no artefact shows it.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from conformance import scrub
 from conformance.config import PLACEHOLDER_TOKEN, Settings
 from conformance.errors import ConformanceError
 
@@ -24,6 +28,8 @@ class StaticToken(httpx.Auth):
     """Sends one bearer token as is."""
 
     def __init__(self, token: str) -> None:
+        if token != PLACEHOLDER_TOKEN:
+            scrub.remember(token)
         self._header = f"Bearer {token}"
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
@@ -93,7 +99,10 @@ class MsalAuth(httpx.Auth):
             raise AuthError(
                 f"no token: {result.get('error', 'unknown error')}: {result.get('error_description', '')}".strip()
             )
-        return str(result["access_token"])
+        token = str(result["access_token"])
+        for secret in (token, result.get("refresh_token"), result.get("id_token")):
+            scrub.remember(secret)
+        return token
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers["Authorization"] = f"Bearer {self.token()}"
@@ -106,7 +115,11 @@ class MsalAuth(httpx.Auth):
 
 
 def build_auth(settings: Settings) -> httpx.Auth | None:
-    """The run's auth; replays and mocks without credentials send a placeholder token."""
+    """The run's auth; replays and mocks without credentials send a placeholder token.
+
+    The settings' secrets are remembered for scrubbing first, whichever auth is used."""
+    for secret in (settings.token, settings.client_secret, *_url_passwords(settings.base_url)):
+        scrub.remember(secret)
     if settings.replaying:
         return StaticToken(PLACEHOLDER_TOKEN)
     if settings.auth == "token":
@@ -117,3 +130,14 @@ def build_auth(settings: Settings) -> httpx.Auth | None:
     if not settings.is_microsoft_graph:
         return StaticToken(PLACEHOLDER_TOKEN)
     return None
+
+
+def _url_passwords(url: str | None) -> tuple[str, ...]:
+    """The password of a base URL's userinfo as written and percent-decoded; none when there is none."""
+    from urllib.parse import unquote, urlsplit
+
+    try:
+        password = urlsplit(url or "").password
+    except ValueError:
+        return ()
+    return (password, unquote(password)) if password else ()

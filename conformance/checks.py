@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -57,7 +57,7 @@ class Response:
     status: int
     content_type: str
     body: Any  # parsed JSON, None for an empty body, NOT_JSON otherwise
-    text: str
+    text: str = field(repr=False)  # as received: secrets not scrubbed
 
 
 def check_step(
@@ -222,7 +222,7 @@ def _assertion(
                 doc,
             )
             return
-    if scrub.is_placeholder(value) and kind in ("equals", "matches", "one_of"):
+    if scrub.is_placeholder(value) and kind in ("equals", "matches", "one_of", "hidden"):
         yield Warning(step.name, path, f"value is redacted in the cassette; '{kind}' was checked when it was recorded")
         return
     if kind == "absent":
@@ -235,6 +235,12 @@ def _assertion(
         ok, wanted = value is not jsonpath.MISSING and value is not None, "a value (not null)"
     elif kind == "equals":
         ok, wanted = _same(value, operand), scrub.describe(operand, key)
+    elif kind == "hidden":
+        ok, wanted = value in (jsonpath.MISSING, None, ""), "no value shown (absent, null or an empty string)"
+    elif kind == "between":
+        low, high = operand
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        ok, wanted = number and low <= value <= high, f"a number from {low:g} to {high:g}"
     elif kind == "matches":
         ok = isinstance(value, str) and re.search(operand, value) is not None
         wanted = f"a string matching /{operand}/"
