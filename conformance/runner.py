@@ -2,12 +2,20 @@
 
 Every request carries a fresh ``client-request-id``; the server's ``request-id`` is kept for the
 failure message. A 429 or 503 with ``Retry-After`` (seconds, fractional seconds such as ``2.128``,
-or an HTTP-date) is retried after that delay while the case's retry budget lasts, then reported.
+or an HTTP-date) is retried after that delay while the case's retry budget lasts (and the run's,
+:data:`conformance.transport.RUN_RETRY_FACTOR` budgets in all), then reported.
 Cleanup steps always run, even when a step failed or the run was interrupted.
+
+Every exchange is bounded (:mod:`conformance.transport`): one timeout for the whole answer, a
+size cap on the wire and decompressed, a JSON depth limit; an answer over a limit is a violation
+of its step, not a crash. A :class:`~conformance.transport.TargetHealth` shared by the run's cases
+stops the run early: once the target is unreachable or keeps throttling, nothing more is sent,
+and the cases left end at once as "not run".
 """
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
 import json
 import time
@@ -19,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from conformance import jsonpath, scrub
+from conformance import jsonpath, scrub, transport
 from conformance.checks import NOT_JSON, Response, Violation, Warning, check_step
 from conformance.errors import ConformanceError
 from conformance.recording import CLOCK_HEADER
@@ -28,10 +36,16 @@ from conformance.schemas import SchemaSet
 
 RETRY_STATUSES = frozenset({429, 503})
 PINNED_FILE = "conformance/pinned.yaml"
+NOT_RUN = "not-run"
+_STATUS_EXPECTATIONS = ("status", "content_type")  # what is still judged when the body was not read
 
 
 class TargetError(ConformanceError):
     """The target could not be reached, or answered in a way no check can read."""
+
+
+class NotApplicable(Exception):  # a verdict, not an error: the case ends as skipped
+    """The target's state makes the rest of a case meaningless (a step's ``not_applicable`` status came)."""
 
 
 class SetupError(ConformanceError):
@@ -77,6 +91,8 @@ class CaseResult:
     warnings: list[Warning] = field(default_factory=list)
     choices: list[dict[str, Any]] = field(default_factory=list)  # which documented alternative was answered
     error: str | None = None
+    not_run: str | None = None  # why nothing of the case was sent, e.g. "target unreachable (...)"
+    not_applicable: str | None = None  # why the target's state made the rest of the case meaningless
 
     @property
     def case_id(self) -> str:
@@ -84,6 +100,11 @@ class CaseResult:
 
     @property
     def outcome(self) -> str:
+        """``passed``, ``failed``, ``error``, or ``not-run`` (nothing was sent: see :attr:`not_run`)."""
+        if self.not_run:
+            return NOT_RUN
+        if self.not_applicable and not self.violations and not self.error:
+            return "skipped"
         if self.error:
             return "error"
         return "failed" if self.violations else "passed"
@@ -91,6 +112,8 @@ class CaseResult:
     def report(self) -> str:
         """The failure message: each failing step, what was sent and came back, every violation."""
         lines = [f"{self.case_id} — {self.scenario.title} ({self.scenario.location})"]
+        if self.not_run:
+            lines.append(f"  not run: {self.not_run}")
         if self.error:
             lines.append(f"  error: {self.error}")
         by_step: dict[str, list[Violation | Warning]] = {}
@@ -142,6 +165,10 @@ class Runner:
         sleep: Callable[[float], None] = time.sleep,
         send_clock: bool = False,
         pins: list[dict[str, Any]] | None = None,
+        timeout: float = transport.DEFAULT_TIMEOUT,
+        max_response_bytes: int = transport.DEFAULT_MAX_RESPONSE_BYTES,
+        health: transport.TargetHealth | None = None,
+        variables: dict[str, str] | None = None,
     ) -> None:
         self.client = client
         self.base_url = base_url.rstrip("/")
@@ -152,10 +179,19 @@ class Runner:
         self.sleep = sleep
         self.send_clock = send_clock  # with cassettes: the clock travels with the requests
         self.pins = pins or []  # documented alternatives the maintainers forbid (pinned.yaml)
+        self.timeout = timeout  # for each exchange, its whole answer included
+        self.max_response_bytes = max_response_bytes  # on the wire and decompressed
+        self.health = health if health is not None else transport.TargetHealth()  # shared by a run's cases
+        self.variables = dict(variables or {})  # template values the run provides, e.g. user_without_method
 
     def run(self, scenario: Scenario, version: str, now: datetime) -> CaseResult:
+        """Run one case: setup, steps, then cleanup however they ended; nothing once the target is lost."""
         result = CaseResult(scenario, version)
-        context = Context(self.user, version, now, {})
+        stopped = self.health.stop_reason
+        if stopped:
+            result.not_run = stopped
+            return result
+        context = Context(self.user, version, now, dict(self.variables))
         budget = [self.retry_budget]
         try:
             for step in scenario.given:
@@ -167,42 +203,65 @@ class Runner:
                     )
             for step in scenario.steps:
                 self._step(step, context, result, budget)
+        except NotApplicable as exc:
+            result.not_applicable = str(exc)
         except (TargetError, SetupError) as exc:
             result.error = str(exc)
         finally:
-            for step in scenario.cleanup:
-                try:
-                    self._step(step, context, result, budget)
-                except TargetError as exc:
-                    result.error = result.error or f"cleanup: {exc}"
+            self._cleanup(scenario, context, result, budget)
         return result
 
-    def _step(self, step: Step, context: Context, result: CaseResult, budget: list[float]) -> list[Violation | Warning]:
+    def _cleanup(self, scenario: Scenario, context: Context, result: CaseResult, budget: list[float]) -> None:
+        """Every cleanup step, unless the target is unreachable (then the case says so)."""
+        for step in scenario.cleanup:
+            if self.health.unreachable is not None:
+                note = f"cleanup not run: {self.health.stop_reason}"
+                result.error = f"{result.error}; {note}" if result.error else note
+                return
+            try:
+                self._step(step, context, result, budget, cleanup=True)
+            except TargetError as exc:
+                result.error = f"{result.error}; cleanup: {exc}" if result.error else f"cleanup: {exc}"
+
+    def _step(
+        self, step: Step, context: Context, result: CaseResult, budget: list[float], cleanup: bool = False
+    ) -> list[Violation | Warning]:
         try:
             path = render(step.request.path, context)
             headers = {k: str(v) for k, v in render(step.request.headers, context).items()}
-            body = render(step.request.json, context) if step.request.has_json else None
+            body = scrub.protect(render(step.request.json, context)) if step.request.has_json else None
         except KeyError as exc:
             missing = Violation(step.name, "request", f"a value for {{{exc.args[0]}}}", "nothing captured", None)
             result.violations.append(missing)
             return [missing]
         if self.send_clock:
             headers.setdefault(CLOCK_HEADER, context.now.strftime("%Y-%m-%dT%H:%M:%SZ"))
-        exchange, response = self._send(step, path, headers, body, budget, result)
+        exchange, answer, gave_up = self._send(step, path, headers, body, budget, result, cleanup)
         result.exchanges.append(exchange)
-        problems = list(check_step(step, response, context, self.schemas, result.scenario.docs))
+        response, unread = _response(step.name, answer, self.max_response_bytes)
+        exchange.response_text = scrub.scrub_text(response.text) if unread is None else ""
+        if step.not_applicable and response.status in step.not_applicable[0] and not cleanup:
+            raise NotApplicable(f"not applicable: {step.not_applicable[1]} ({step.name!r} answered {response.status})")
+        if unread is not None:  # the body was not read: only what the status line and headers say is judged
+            expect = {k: v for k, v in step.expect.items() if k in _STATUS_EXPECTATIONS}
+            checked = dataclasses.replace(step, expect=expect, capture={})
+        else:
+            checked = step
+        problems = list(check_step(checked, response, context, self.schemas, result.scenario.docs))
+        if unread is not None:
+            problems.append(unread)
         problems.extend(self._alternatives(step, response.status, result))
-        if exchange.attempts > 1 and response.status in RETRY_STATUSES:
+        if response.status in RETRY_STATUSES and (exchange.attempts > 1 or gave_up):
             problems.append(
                 Violation(
                     step.name,
                     "status",
-                    f"an answer within the retry budget ({self.retry_budget:g}s)",
+                    gave_up or f"an answer within the retry budget ({self.retry_budget:g}s)",
                     f"{response.status} after {exchange.attempts - 1} retries",
                     None,
                 )
             )
-        for name, capture_path in step.capture.items():
+        for name, capture_path in checked.capture.items():
             value = jsonpath.find(response.body, capture_path) if response.body is not NOT_JSON else jsonpath.MISSING
             if value is jsonpath.MISSING:
                 problems.append(
@@ -232,54 +291,108 @@ class Runner:
         return []
 
     def _send(
-        self, step: Step, path: str, headers: dict[str, str], body: Any, budget: list[float], result: CaseResult
-    ) -> tuple[Exchange, Response]:
+        self,
+        step: Step,
+        path: str,
+        headers: dict[str, str],
+        body: Any,
+        budget: list[float],
+        result: CaseResult,
+        cleanup: bool = False,
+    ) -> tuple[Exchange, transport.Answer, str | None]:
+        """Send a step's request (retrying 429/503 within the budgets) and read its bounded answer.
+
+        Returns the exchange, the answer, and what was expected when the run's retry budget ran out
+        (else None). Raises :class:`TargetError` when no complete answer came, and without sending
+        when the target is lost (a throttling target still gets its cleanup, once, without retries).
+        """
         url = f"{self.base_url}/{result.version}{path}"
         sent = {"client-request-id": str(uuid.uuid4()), **headers}
         exchange = Exchange(step.name, step.request.method, url, scrub.scrub_headers(sent), body)
+        run_allowance = self.retry_budget * transport.RUN_RETRY_FACTOR
+        retries = 0 if cleanup and self.health.throttling else self.max_retries
+        gave_up: str | None = None
         attempts = 0
         while True:
             attempts += 1
+            exchange.attempts = attempts
+            stopped = self.health.stop_reason
+            if stopped and (not cleanup or self.health.unreachable is not None):
+                raise TargetError(f"not sent: {stopped} — {exchange.method} {exchange.url}")
             try:
-                extra: dict[str, Any] = {} if step.request.auth else {"auth": None}
-                reply = self.client.request(
-                    step.request.method, url, headers=sent, json=body if step.request.has_json else None, **extra
+                answer = transport.exchange(
+                    self.client,
+                    step.request.method,
+                    url,
+                    headers=sent,
+                    json_body=body if step.request.has_json else None,
+                    auth=step.request.auth,
+                    timeout=self.timeout,
+                    max_bytes=self.max_response_bytes,
                 )
-            except httpx.HTTPError as exc:
-                exchange.attempts = attempts
+            except httpx.DecodingError as exc:  # an answer, but its encoding is broken
+                self.health.answered()
                 raise TargetError(f"{type(exc).__name__}: {exc} — while sending {exchange.summary()}") from None
-            delay = retry_delay(reply.headers.get("Retry-After"))
-            if reply.status_code not in RETRY_STATUSES or attempts > self.max_retries:
+            except httpx.HTTPError as exc:
+                failure = _failure(exc, self.timeout)
+                self.health.failure(failure)
+                raise TargetError(f"{failure} — while sending {exchange.summary()}") from None
+            delay = retry_delay(answer.headers.get("Retry-After"))
+            if answer.status not in RETRY_STATUSES or attempts > retries:
                 break
             if delay is None:
                 result.violations.append(
                     Violation(
                         step.name,
                         "Retry-After",
-                        f"a Retry-After header on {reply.status_code}",
-                        repr(reply.headers.get("Retry-After")) if "Retry-After" in reply.headers else "none",
+                        f"a Retry-After header on {answer.status}",
+                        repr(answer.headers.get("Retry-After")) if "Retry-After" in answer.headers else "none",
                         None,
                     )
                 )
                 delay = float(2 ** (attempts - 1))
             if delay > budget[0]:
                 break
+            if not self.health.may_wait(delay, run_allowance):
+                gave_up = f"an answer within the run's retry budget ({run_allowance:g}s)"
+                break
             budget[0] -= delay
+            self.health.waited(delay)
             self.sleep(delay)
-        exchange.attempts = attempts
-        exchange.status = reply.status_code
-        exchange.response_headers = {k.lower(): v for k, v in reply.headers.items()}
-        exchange.response_text = scrub.scrub_text(reply.text)
-        return exchange, _response(reply)
+        self.health.answered(throttled=answer.status in RETRY_STATUSES)
+        exchange.status = answer.status
+        exchange.response_headers = scrub.scrub_headers({k.lower(): v for k, v in answer.headers.items()})
+        return exchange, answer, gave_up
 
 
-def _response(reply: httpx.Response) -> Response:
-    text = reply.text
+def _failure(exc: httpx.HTTPError, timeout: float) -> str:
+    """A transport failure in one line."""
+    if isinstance(exc, transport.Incomplete):
+        return str(exc)
+    if isinstance(exc, httpx.ConnectTimeout):
+        return f"no connection within {timeout:g}s (ConnectTimeout)"
+    if isinstance(exc, httpx.TimeoutException):
+        return f"no answer within {timeout:g}s ({type(exc).__name__})"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _response(step: str, answer: transport.Answer, max_bytes: int) -> tuple[Response, Violation | None]:
+    """The answer as the checks see it, and the violation that kept its body from being read, if any."""
+    if answer.refused:
+        expected = f"an answer of at most {transport.size_label(max_bytes)} ({transport.MAX_BYTES_OPTION})"
+        return Response(answer.status, answer.content_type, NOT_JSON, ""), Violation(
+            step, "body", expected, answer.refused, None
+        )
+    text = answer.text
     if not text.strip():
-        body: Any = None
-    else:
-        try:
-            body = reply.json()
-        except ValueError:
-            body = NOT_JSON
-    return Response(reply.status_code, reply.headers.get("content-type", ""), body, text)
+        return Response(answer.status, answer.content_type, None, text), None
+    try:
+        body = scrub.protect(transport.parse_json(text))
+    except transport.TooDeep as exc:
+        levels = f"JSON nesting at most {exc.limit} levels"
+        return Response(answer.status, answer.content_type, NOT_JSON, ""), Violation(
+            step, "$", levels, f"more than {exc.limit} levels", None
+        )
+    except ValueError:
+        body = NOT_JSON
+    return Response(answer.status, answer.content_type, body, text), None

@@ -1,0 +1,464 @@
+"""Hostile targets: a run must end, in bounded time and memory, with the right exit code, no traceback
+and no secret in any artefact; and the bounded exchanges under it, unit by unit.
+
+The end-to-end tests run ``graph-conformance run`` against the loopback servers of
+``tests/hostile.py`` exactly as a user would (a subprocess, ``--timeout 2``); the unit tests drive
+``conformance.transport`` on real loopback servers, or on ``httpx.MockTransport`` where a server
+would add nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import json
+import re
+import subprocess
+import sys
+import threading
+import time
+import zlib
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import vcr
+
+from conformance import transport
+from conformance.runner import Runner
+from conformance.transport import (
+    Answer,
+    BoundedTransport,
+    Deadline,
+    Incomplete,
+    TargetHealth,
+    TooDeep,
+    TooLarge,
+    decoded_chunks,
+    nesting_depth_exceeds,
+    parse_json,
+)
+from tests import hostile
+from tests.hostile import CASES, PLANTED_PIN, TABLE_HEAD, HostileServer, Outcome, run_case
+from tests.test_runner import GET_QR, QR, SCHEMAS, scenario
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+KiB = 1024
+
+
+# --- the corpus, end to end ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def outcomes(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
+    """Every case of the corpus, run a few at a time (most of a run is waiting); the figures are printed."""
+    root = tmp_path_factory.mktemp("hostile")
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = {case.id: pool.submit(run_case, case, root / case.id) for case in CASES}
+        done = {name: future.result() for name, future in futures.items()}
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
+        print("\n" + TABLE_HEAD)
+        for outcome in done.values():
+            print(outcome.row())
+    return done
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_a_hostile_target_ends_the_run_bounded_and_clean(case: hostile.Case, outcomes: dict[str, Outcome]) -> None:
+    outcome = outcomes[case.id]
+    output = outcome.stdout + outcome.stderr
+    assert outcome.exit_code == 1, output[-3000:]
+    assert outcome.seconds < case.seconds, f"{case.name}: {outcome.seconds:.1f}s\n{output[-3000:]}"
+    assert "Traceback" not in output and "INTERNALERROR" not in output, output[-3000:]
+    assert case.says in outcome.stdout, outcome.stdout[-3000:]
+    # the artefacts were written, so finding no secret in them means something
+    assert {"report.json", "junit.xml"} <= set(outcome.artefacts)
+    if case.mode in ("bom-json", "token-echo"):  # answers that plant secrets were recorded
+        assert any(name.endswith(".yaml") for name in outcome.artefacts), sorted(outcome.artefacts)
+    assert outcome.leaks() == []
+    if case.bomb:
+        assert outcome.peak_rss_mb < hostile.RSS_LIMIT_MB
+    report = json.loads(outcome.artefacts["report.json"])
+    verdicts = {c["id"]: c["outcome"] for c in report["cases"]}
+    assert "passed" not in verdicts.values()
+    assert not re.search(r"^ +passed ", outcome.stdout, re.MULTILINE), outcome.stdout[-3000:]
+    if case.keyword is None:  # the whole catalogue: all but the first case or two were never sent
+        assert list(verdicts.values()).count("not-run") >= len(verdicts) - 2, verdicts
+    if case.mode == "redirect":
+        assert outcome.seen and outcome.redirected == []  # a 3xx is judged, never followed
+    if case.mode == "token-echo":
+        assert outcome.seen[0].headers["authorization"] == f"Bearer {hostile.PLANTED_TOKEN}"
+
+
+def test_the_secret_finder_and_the_rss_wrapper_see_what_they_should(tmp_path: Path) -> None:
+    """The two measuring tools, on inputs built to trip them."""
+    leaky = Outcome(CASES[0], 1, 0.0, 0.0, "", "", {"cassette.yaml": f"code: '{PLANTED_PIN}'"}, [], [])
+    assert leaky.leaks() == [f"{PLANTED_PIN} in cassette.yaml"]
+    hog = "data = bytearray(400 * 1024 * 1024); data[::4096] = b'x' * len(data[::4096])"
+    rss = tmp_path / "rss"
+    done = subprocess.run(
+        [sys.executable, "-c", hostile._WRAPPER, str(rss), sys.executable, "-c", hog], timeout=60, check=False
+    )
+    assert done.returncode == 0 and int(rss.read_text()) / 1024 > hostile.RSS_LIMIT_MB
+
+
+# --- one deadline for the whole exchange ---------------------------------------------------------
+
+
+def test_a_trickling_body_ends_at_the_deadline() -> None:
+    with HostileServer("trickle") as server, httpx.Client() as client:
+        started = time.monotonic()
+        with pytest.raises(Incomplete) as caught:
+            transport.exchange(client, "GET", server.url + "/x", timeout=1.5)
+        elapsed = time.monotonic() - started
+    assert re.fullmatch(r"no complete answer within 1\.5s \(received [0-2] bytes\)", str(caught.value))
+    assert elapsed < 1.5 + 1.0
+
+
+def test_plain_httpx_reads_a_trickle_past_its_timeout() -> None:
+    """Why the deadline is needed: httpx's timeout is per read, so a trickle outlives it."""
+    with HostileServer("trickle", lifetime=3) as server, httpx.Client(timeout=1.0) as client:
+        started = time.monotonic()
+        with pytest.raises(httpx.HTTPError):
+            client.get(server.url + "/x")  # ends only when the server gives up
+        assert time.monotonic() - started > 2.5
+
+
+def test_a_hung_target_costs_one_timeout() -> None:
+    with HostileServer("hang") as server, httpx.Client() as client:
+        started = time.monotonic()
+        with pytest.raises(httpx.ReadTimeout):
+            transport.exchange(client, "GET", server.url + "/x", timeout=1.0)
+        assert time.monotonic() - started < 2.0
+
+
+def test_the_deadline_is_checked_between_chunks() -> None:
+    ticks = iter([0.0, 0.4, 0.8, 1.2, 1.6])
+    deadline = Deadline(1.0, clock=lambda: next(ticks))
+    chunks = decoded_chunks([b"a", b"b", b"c", b"d"], encoding="", max_bytes=100, deadline=deadline)
+    with pytest.raises(Incomplete, match=r"within 1s \(received 3 bytes\)"):
+        b"".join(chunks)
+
+
+def test_the_socket_timeouts_shrink_to_the_time_left() -> None:
+    now = [0.0]
+    extensions = Deadline(10.0, clock=lambda: now[0]).arm({})
+    assert extensions["timeout"]["read"] == 10.0
+    now[0] = 7.5
+    extensions["trace"]("http11.receive_response_body.started", {})
+    assert set(extensions["timeout"].values()) == {2.5}
+    now[0] = 12.0
+    extensions["trace"]("http11.receive_response_headers.started", {})
+    assert extensions["timeout"]["read"] == pytest.approx(0.001)
+
+
+# --- the size cap, on the wire and decoded -------------------------------------------------------
+
+
+def chunks_of(data: bytes, size: int = 4 * KiB) -> list[bytes]:
+    return [data[i : i + size] for i in range(0, len(data), size)]
+
+
+def read(data: bytes, encoding: str = "", max_bytes: int = 64 * KiB) -> bytes:
+    return b"".join(decoded_chunks(chunks_of(data), encoding=encoding, max_bytes=max_bytes, deadline=Deadline(60)))
+
+
+def deflate(data: bytes, wbits: int) -> bytes:
+    compressor = zlib.compressobj(6, zlib.DEFLATED, wbits)
+    return compressor.compress(data) + compressor.flush()
+
+
+@pytest.mark.parametrize(
+    ("encoding", "encode"),
+    [
+        ("", lambda d: d),
+        ("gzip", gzip.compress),
+        ("deflate", lambda d: deflate(d, zlib.MAX_WBITS)),
+        ("deflate", lambda d: deflate(d, -zlib.MAX_WBITS)),  # raw deflate, as some servers send it
+        ("gzip, gzip", lambda d: gzip.compress(gzip.compress(d))),
+        ("identity", lambda d: d),
+    ],
+)
+def test_answers_up_to_the_cap_decode_and_one_byte_more_is_refused(encoding: str, encode: Any) -> None:
+    exact = bytes(range(256)) * 256  # 64 KiB, not very compressible
+    assert read(encode(exact), encoding) == exact
+    with pytest.raises(TooLarge) as caught:
+        read(encode(exact + b"!"), encoding)
+    assert caught.value.got in ("more than 64 KiB (wire)", "more than 64 KiB (decoded)")
+
+
+def test_a_compression_bomb_is_refused_after_the_cap_not_inflated() -> None:
+    bomb = gzip.compress(bytes(64 * 1024 * KiB))  # 64 MiB of zeros in about 64 KiB
+    produced = 0
+    with pytest.raises(TooLarge, match=r"more than 1 MiB \(decoded\)"):
+        for chunk in decoded_chunks(chunks_of(bomb), encoding="gzip", max_bytes=1024 * KiB, deadline=Deadline(60)):
+            produced += len(chunk)
+    assert produced <= 1024 * KiB
+
+
+def test_an_announced_length_over_the_cap_stops_before_the_body() -> None:
+    class Unread(httpx.SyncByteStream):
+        def __iter__(self) -> Iterator[bytes]:
+            raise AssertionError("the body was read")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"Content-Length": str(10 * KiB)}, stream=Unread())
+
+    with httpx.Client(transport=httpx.MockTransport(handler)) as client:
+        answer = transport.exchange(client, "GET", "http://127.0.0.1:9/x", max_bytes=KiB)
+    assert (answer.status, answer.refused, answer.content) == (
+        200,
+        "10240 bytes (wire, announced by Content-Length)",
+        b"",
+    )
+
+
+def test_broken_gzip_is_a_decoding_error() -> None:
+    with pytest.raises(httpx.DecodingError, match="not valid gzip"):
+        read(b"this is not gzip at all", "gzip")
+
+
+def test_a_byte_order_mark_is_not_part_of_the_text() -> None:
+    answer = Answer(200, httpx.Headers({"content-type": "application/json; charset=utf-8"}), b'\xef\xbb\xbf{"a": 1}')
+    assert json.loads(answer.text) == {"a": 1}
+    assert Answer(200, httpx.Headers(), b'\xef\xbb\xbf{"a": 1}').text == '{"a": 1}'
+
+
+# --- JSON depth -----------------------------------------------------------------------------------
+
+
+def naive_depth(text: str) -> int:
+    """Bracket counting that ignores strings: what the scan must not do."""
+    depth = deepest = 0
+    for char in text:
+        depth += 1 if char in "[{" else -1 if char in "]}" else 0
+        deepest = max(deepest, depth)
+    return deepest
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        json.dumps({"a": "[" * 100}),
+        json.dumps({"a": "{[" * 100 + '\\"' + "]" * 3}),
+        '{"a": "\\"' + "[" * 100 + '"}',  # an escaped quote does not end the string
+    ],
+)
+def test_brackets_inside_strings_do_not_count(text: str) -> None:
+    assert naive_depth(text) > 64  # what a scan that ignores strings would call too deep
+    assert not nesting_depth_exceeds(text, 64)
+    assert parse_json(text) == json.loads(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["[" * 64 + "]" * 64, "[" + ",".join(["[]"] * 100_000) + "]", '{"a": [[{"b": [1, "]]]]"]}]]}']
+)
+def test_nesting_up_to_the_limit_and_wide_answers_parse(text: str) -> None:
+    assert not nesting_depth_exceeds(text, 64)
+    assert parse_json(text) == json.loads(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 65 + "]" * 65,
+        '{"a":' * 65 + "1" + "}" * 65,
+        "[" * 1000 + "]" * 1000,
+        "[" * 100_000,
+        '[{"a": "]"}' + "[" * 70,
+    ],
+)
+def test_nesting_deeper_than_the_limit_is_too_deep_never_a_recursion_error(text: str) -> None:
+    assert nesting_depth_exceeds(text, 64)
+    with pytest.raises(TooDeep, match="more than 64 levels"):
+        parse_json(text)
+
+
+def test_recursion_in_the_parser_itself_is_caught() -> None:
+    with pytest.raises(RecursionError):
+        json.loads("[" * 100_000 + "]" * 100_000)  # the crash the limit prevents
+    with pytest.raises(TooDeep):
+        parse_json("[" * 100_000 + "]" * 100_000, max_depth=10**9)  # no pre-scan limit: the fallback
+
+
+# --- the target's health ---------------------------------------------------------------------------
+
+
+def test_two_failures_in_a_row_make_the_target_unreachable_and_an_answer_resets_the_count() -> None:
+    health = TargetHealth()
+    health.failure("ConnectError: refused")
+    health.answered()
+    health.failure("ReadTimeout")
+    assert health.stop_reason is None
+    health.failure("no answer within 2s (ReadTimeout)")
+    assert health.unreachable == "no answer within 2s (ReadTimeout)"
+    assert health.stop_reason == "target unreachable (no answer within 2s (ReadTimeout))"
+    health.answered()
+    assert health.stop_reason is not None  # final for the run
+
+
+def test_two_throttled_answers_in_a_row_stop_the_run_and_waits_are_capped() -> None:
+    health = TargetHealth()
+    health.answered(throttled=True)
+    health.answered(throttled=False)
+    health.answered(throttled=True)
+    assert health.stop_reason is None
+    health.answered(throttled=True)
+    assert health.stop_reason == "target keeps answering 429/503"
+    assert health.may_wait(6, 6) and not health.may_wait(6.5, 6)
+    health.waited(5)
+    assert health.may_wait(1, 6) and not health.may_wait(1.5, 6)
+
+
+CLEANUP_TWICE = (
+    "writes: true\nsteps:\n  - request: {method: GET, path: /a}\n"
+    "cleanup:\n  - request: {method: DELETE, path: /c}\n  - request: {method: DELETE, path: /d}\n"
+)
+
+
+def runner(handler: Any, health: TargetHealth, **options: Any) -> Runner:
+    client = httpx.Client(transport=httpx.MockTransport(handler))
+    return Runner(client, base_url="http://127.0.0.1:9", user="u1", schemas=SCHEMAS, health=health, **options)
+
+
+def test_an_unreachable_target_skips_the_cleanup_left_and_every_later_case() -> None:
+    seen: list[str] = []
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        raise httpx.ConnectError("Connection refused", request=request)
+
+    health = TargetHealth()
+    first = runner(refuse, health).run(scenario(CLEANUP_TWICE), "beta", NOW)
+    assert seen == ["/beta/a", "/beta/c"]
+    assert first.outcome == "error"
+    assert first.error is not None and first.error.endswith(
+        "; cleanup not run: target unreachable (ConnectError: Connection refused)"
+    )
+    second = runner(refuse, health).run(scenario(GET_QR), "beta", NOW)
+    assert seen == ["/beta/a", "/beta/c"]  # nothing more was sent
+    assert (second.outcome, second.not_run) == ("not-run", "target unreachable (ConnectError: Connection refused)")
+    assert "not run: target unreachable (ConnectError: Connection refused)" in second.report()
+
+
+def test_an_answer_between_failures_keeps_the_run_going() -> None:
+    answers = iter([httpx.ConnectError("refused"), httpx.Response(200, json=QR), httpx.ConnectError("refused")])
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        answer = next(answers, httpx.Response(200, json=QR))
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    health = TargetHealth()
+    for _ in range(3):
+        runner(flaky, health).run(scenario(GET_QR), "beta", NOW)
+    assert health.stop_reason is None
+
+
+def test_a_throttling_storm_stops_the_run_and_its_waits_stay_within_the_run_budget() -> None:
+    seen: list[str] = []
+    slept: list[float] = []
+
+    def storm(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        return httpx.Response(429, headers={"Retry-After": "1"})
+
+    health = TargetHealth()
+    cases = [runner(storm, health, sleep=slept.append, retry_budget=1.5).run(scenario(CLEANUP_TWICE), "beta", NOW)]
+    cases += [runner(storm, health, sleep=slept.append, retry_budget=1.5).run(scenario(GET_QR), "beta", NOW)]
+    # the step waits once (its case's budget is then spent), the first cleanup gets 429 again: the
+    # target is throttling; the second cleanup is still sent, once, without waiting; the next case is not run
+    assert (seen, slept) == (["/beta/a", "/beta/a", "/beta/c", "/beta/d"], [1.0])
+    assert [c.outcome for c in cases] == ["failed", "not-run"]
+    assert cases[1].not_run == "target keeps answering 429/503"
+
+
+def test_the_run_waits_on_retry_after_for_at_most_two_case_budgets() -> None:
+    slept: list[float] = []
+    answers = iter([httpx.Response(429, headers={"Retry-After": "1"}), httpx.Response(200, json=QR)] * 4)
+    health = TargetHealth()
+    results = [
+        runner(lambda r: next(answers), health, sleep=slept.append, retry_budget=1.5).run(
+            scenario(GET_QR + "    expect: {status: 200}\n"), "beta", NOW
+        )
+        for _ in range(4)
+    ]
+    assert slept == [1.0, 1.0, 1.0]  # each case could wait 1.5s, the run 3s
+    assert [r.outcome for r in results] == ["passed", "passed", "passed", "failed"]
+    assert [(v.where, v.expected, v.got) for v in results[3].violations] == [
+        ("status", "200", "429"),
+        ("status", "an answer within the run's retry budget (3s)", "429 after 0 retries"),
+    ]
+
+
+def test_a_bom_answer_is_read_and_its_pin_never_reaches_the_report() -> None:
+    body = b'\xef\xbb\xbf{"pin": {"code": "' + PLANTED_PIN.encode() + b'"}}'
+    answer = httpx.Response(200, headers={"content-type": "application/json"}, stream=httpx.ByteStream(body))
+    result = runner(lambda r: answer, TargetHealth()).run(
+        scenario(GET_QR + "    expect: {body: {$.pin.code: {is_null: true}}}\n"), "beta", NOW
+    )
+    assert [(v.where, v.got) for v in result.violations] == [("$.pin.code", "<redacted code: a 8-character string>")]
+    assert PLANTED_PIN not in result.report() and PLANTED_PIN not in result.exchanges[0].response_text
+
+
+def test_a_body_over_the_cap_is_a_violation_and_only_the_status_is_judged() -> None:
+    big = httpx.Response(200, stream=httpx.ByteStream(b"[" + b" " * 2 * KiB + b"]"))
+    result = runner(lambda r: big, TargetHealth(), max_response_bytes=KiB).run(
+        scenario(GET_QR + "    expect: {status: 201, schema: qrCode}\n    capture: {x: $.id}\n"), "beta", NOW
+    )
+    assert [(v.where, v.expected, v.got) for v in result.violations] == [
+        ("status", "201", "200"),
+        ("body", "an answer of at most 1 KiB (--max-response-bytes)", "more than 1 KiB (wire)"),
+    ]
+
+
+# --- the same limits below a client, and below vcrpy while it records ------------------------------
+
+
+def test_the_bounded_transport_limits_every_request_of_a_client(tmp_path: Path) -> None:
+    bounded = BoundedTransport(timeout=1.5, max_bytes=1024 * KiB)
+    with (
+        HostileServer("gzip-bomb") as bomb,
+        HostileServer("trickle") as trickle,
+        HostileServer("ok") as ok,
+        httpx.Client(transport=bounded) as client,
+    ):
+        assert client.get(ok.url + "/x").json() == {}
+        with pytest.raises(TooLarge, match="more than 1 MiB"):
+            client.get(bomb.url + "/x")
+        started = time.monotonic()
+        with pytest.raises(Incomplete):
+            client.get(trickle.url + "/x")
+        assert time.monotonic() - started < 2.5
+        with vcr.use_cassette(str(tmp_path / "c.yaml"), record_mode="all"):  # vcrpy reads whole answers
+            started = time.monotonic()
+            with pytest.raises(Incomplete):
+                client.get(trickle.url + "/x")
+            assert time.monotonic() - started < 2.5
+            with pytest.raises(TooLarge):
+                client.get(bomb.url + "/x")
+        answer = transport.exchange(client, "GET", bomb.url + "/x", max_bytes=1024 * KiB)
+    assert (answer.status, answer.refused) == (200, "more than 1 MiB (decoded)")
+
+
+def test_the_hostile_server_stops_by_itself() -> None:
+    ended: list[str] = []
+
+    def ask(url: str) -> None:
+        try:
+            httpx.get(url, timeout=5)
+        except httpx.HTTPError as exc:
+            ended.append(type(exc).__name__)
+
+    with HostileServer("hang", lifetime=0.5) as server:
+        client = threading.Thread(target=ask, args=(server.url,), daemon=True)
+        client.start()
+        assert server.stop.wait(3)  # the lifetime ended it, not the with block
+        client.join(3)
+    assert ended == ["RemoteProtocolError"]
