@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 
 from conformance.auth import StaticToken
-from conformance.config import DEFAULT_USER, PLACEHOLDER_TOKEN
+from conformance.config import DEFAULT_USER, DEFAULT_USER_WITHOUT_METHOD, PLACEHOLDER_TOKEN
 from conformance.contract import default_schema_dir
 from conformance.mock import create_app
 from conformance.mock.serve import BackgroundServer
@@ -27,6 +27,8 @@ from conformance.scenarios import CATALOGUE, load_scenarios
 from conformance.schemas import SchemaSet
 
 REPO = Path(__file__).resolve().parent.parent
+
+NO_METHOD_USER = {"user_without_method": DEFAULT_USER_WITHOUT_METHOD}
 
 
 def main(rounds: int) -> None:
@@ -43,7 +45,7 @@ def main(rounds: int) -> None:
             with httpx.Client(
                 auth=StaticToken(PLACEHOLDER_TOKEN), event_hooks={"request": [record]} if round_ == 0 else {}
             ) as http:
-                runner = Runner(http, base_url=server.url, user=DEFAULT_USER, schemas=schemas)
+                runner = Runner(http, base_url=server.url, user=DEFAULT_USER, schemas=schemas, variables=NO_METHOD_USER)
                 started = time.perf_counter()
                 results = [runner.run(s, v, datetime.now(UTC)) for s in scenarios for v in s.versions]
                 elapsed = time.perf_counter() - started

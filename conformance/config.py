@@ -11,12 +11,13 @@ import ipaddress
 import os
 import sys
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from conformance.errors import UsageError
+from conformance.scrub import redact_url
 
 VERSIONS = ("beta", "v1.0")
 AUTH_MODES = ("none", "token", "client-secret", "client-certificate", "device-code")
@@ -295,10 +296,10 @@ class Settings:
     user_without_method: str | None
     scenarios: tuple[Path, ...]
     auth: str
-    token: str | None
+    token: str | None = field(repr=False)
     tenant: str | None
     client_id: str | None
-    client_secret: str | None
+    client_secret: str | None = field(repr=False)
     certificate: Path | None
     certificate_thumbprint: str | None
     authority_host: str
@@ -397,15 +398,6 @@ class Settings:
             "allow_replace": self.allow_replace,
             "scenarios": [str(p) for p in self.scenarios],
         }
-
-
-def redact_url(url: str) -> str:
-    """``url`` with any ``user:password@`` replaced, for anything a person or a file may see."""
-    scheme, separator, rest = url.partition("://")
-    authority, slash, path = rest.partition("/")
-    if not separator or "@" not in authority:
-        return url
-    return f"{scheme}://REDACTED@{authority.rpartition('@')[2]}{slash}{path}"
 
 
 def _check_base_url(value: str) -> str:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pytest
 
 from conformance import __version__
-from conformance.config import OPTIONS, Settings, resolve
+from conformance.config import OPTIONS, Settings, flags, resolve
 from conformance.errors import ConformanceError, UsageError
 
 if TYPE_CHECKING:
@@ -43,6 +43,7 @@ class Case:
 CASES_KEY: pytest.StashKey[list[Case]] = pytest.StashKey()
 INTERRUPTED_KEY: pytest.StashKey[str] = pytest.StashKey()
 PINS_KEY: pytest.StashKey[list[dict[str, Any]]] = pytest.StashKey()
+HEALTH_KEY: pytest.StashKey[Any] = pytest.StashKey()
 
 
 def _dest(flag: str) -> str:
@@ -117,7 +118,7 @@ def pytest_collection(session: pytest.Session) -> None:
 
 
 def _banner(settings: Settings) -> str:
-    from conformance.config import redact_url
+    from conformance.scrub import redact_url
 
     return (
         f"graph-conformance: target {redact_url(settings.base_url or '')} is a {settings.target_kind}; "
@@ -158,8 +159,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     settings = config.stash[SETTINGS_KEY]
     if not settings.base_url:
         return []
-    from conformance.config import redact_url
     from conformance.contract import default_schema_dir, digest
+    from conformance.scrub import redact_url
 
     cases = _load_cases(config)
     target = settings.target_kind
@@ -213,9 +214,13 @@ def _missing_requirement(settings: Settings, scenario: Scenario) -> str | None:
     """Why a scenario that reads a setting-provided user cannot run, or None."""
     from conformance.scenarios import template_names
 
-    needs = {n for step in (*scenario.given, *scenario.steps) for n in template_names(step.request.path)}
+    steps = (*scenario.given, *scenario.steps)
+    needs = {n for step in steps for n in template_names(step.request.path)}
     if "user_without_method" in needs and not settings.user_without_method:
-        return "it needs a user without a QR code + PIN method: give --user-without-method"
+        return f"it needs a user without a QR code + PIN method: give {flags('user_without_method')}"
+    app_only = settings.auth in ("client-secret", "client-certificate")
+    if app_only and any(step.request.path.lower().startswith("/me/") for step in steps):
+        return f"/me needs a delegated token, and --graph-auth {settings.auth} gets an app-only one"
     return None
 
 
@@ -295,11 +300,31 @@ def graph_client(graph_settings: Settings) -> Iterator[httpx.Client]:
     from conformance.auth import build_auth
 
     auth = build_auth(graph_settings)
-    with httpx.Client(timeout=graph_settings.timeout, auth=auth, follow_redirects=False) as client:
+    from conformance.transport import BoundedTransport
+
+    bounded = BoundedTransport(
+        timeout=graph_settings.timeout,
+        max_bytes=graph_settings.max_response_bytes,
+        proxy=_environment_proxy(graph_settings.base_url or ""),
+    )
+    with httpx.Client(timeout=graph_settings.timeout, auth=auth, follow_redirects=False, transport=bounded) as client:
         yield client
     close = getattr(auth, "close", None)
     if close is not None:
         close()  # msal's keep-alive session to the authority
+
+
+def _environment_proxy(url: str) -> str | None:
+    """The proxy the environment names for ``url`` (HTTPS_PROXY, ALL_PROXY, NO_PROXY...), as httpx would use it."""
+    import urllib.request
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    proxies = urllib.request.getproxies()
+    proxy = proxies.get(parts.scheme) or proxies.get("all")
+    if not proxy or urllib.request.proxy_bypass(parts.hostname or ""):
+        return None
+    return proxy if "://" in proxy else f"http://{proxy}"
 
 
 @pytest.fixture
@@ -316,11 +341,14 @@ def graph_run(
     from conformance.recording import recorded_clock
     from conformance.runner import Runner
     from conformance.scenarios import utc_now
+    from conformance.transport import TargetHealth
+
+    graph_health = request.config.stash.setdefault(HEALTH_KEY, TargetHealth())
 
     def run(case: Case) -> CaseResult:
         __tracebackhide__ = True
         guard = CaseGuard(graph_client, graph_settings, case.scenario, case.version)
-        skip = guard.before()
+        skip = None if graph_health.stop_reason else guard.before()
         if skip:
             pytest.skip(skip)
         try:
@@ -344,6 +372,8 @@ def graph_run(
         request.node.stash[RESULT_KEY] = result
         for warning in result.warnings:
             request.node.user_properties.append(("drift", warning.render()))
+        if result.outcome == "skipped":
+            pytest.skip(result.not_applicable or "not applicable")
         if result.outcome != "passed":
             pytest.fail(result.report(), pytrace=False)
         return result
@@ -351,7 +381,8 @@ def graph_run(
     def _run_case(case: Case) -> CaseResult:
         __tracebackhide__ = True
         now = utc_now()
-        if graph_settings.replaying:
+        if graph_settings.record_mode in ("none", "once", "new_episodes"):
+            # these modes play back what a cassette holds: its requests must be rendered with its clock
             now = recorded_clock(Path(vcr_cassette_dir) / f"{default_cassette_name}.yaml") or now
         runner = Runner(
             graph_client,
@@ -361,6 +392,10 @@ def graph_run(
             retry_budget=graph_settings.retry_budget,
             send_clock=graph_settings.record_mode is not None,
             pins=request.config.stash.get(PINS_KEY, []),
+            timeout=graph_settings.timeout,
+            max_response_bytes=graph_settings.max_response_bytes,
+            health=graph_health,
+            variables={"user_without_method": graph_settings.user_without_method or ""},
         )
         try:
             return runner.run(case.scenario, case.version, now)

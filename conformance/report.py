@@ -24,6 +24,8 @@ def case_entry(result: CaseResult | None, case_id: str, outcome: str, reason: st
         entry["choices"] = result.choices
         if result.error:
             entry["error"] = result.error
+        if result.not_run:
+            entry["reason"] = f"not run: {result.not_run}"
     if reason:
         entry["reason"] = reason
     return entry
@@ -36,6 +38,7 @@ def summary(cases: list[dict[str, Any]]) -> dict[str, int]:
         "failed": counts["failed"],
         "errors": counts["error"],
         "skipped": counts["skipped"],
+        "not_run": counts["not-run"],
         "interrupted": counts["interrupted"],
         "warnings": sum(len(c["warnings"]) for c in cases),
     }
@@ -50,7 +53,8 @@ def write_json(path: Path, cases: list[dict[str, Any]], settings: dict[str, Any]
 def human(cases: list[dict[str, Any]]) -> list[str]:
     """The counts, then every case with its outcome (failures with their first violation), then drift."""
     counts = summary(cases)
-    interrupted = f", {counts['interrupted']} interrupted" if counts["interrupted"] else ""
+    interrupted = f", {counts['not_run']} not run" if counts["not_run"] else ""
+    interrupted += f", {counts['interrupted']} interrupted" if counts["interrupted"] else ""
     lines = [
         f"graph-conformance: {counts['passed']} passed, {counts['failed']} failed, {counts['errors']} errors, "
         f"{counts['skipped']} skipped{interrupted}, {counts['warnings']} drift warnings"
@@ -61,10 +65,12 @@ def human(cases: list[dict[str, Any]]) -> list[str]:
             detail = (
                 f"{first['where']}: expected {first['expected']}, got {first['got']}"
                 if first
-                else case.get("error", "")
+                else case.get("error") or case.get("reason", "")
             )
             more = f" (+{len(case['violations']) - 1} more)" if len(case["violations"]) > 1 else ""
             lines.append(f"  {case['outcome'].upper()} {case['id']}: {detail}{more}")
+        elif case["outcome"] == "not-run":
+            lines.append(f"  NOT RUN {case['id']}: {case.get('reason', '')}")
         elif case["outcome"] == "skipped":
             lines.append(f"  skipped {case['id']}: {case.get('reason', '')}")
         else:

@@ -26,7 +26,8 @@ from typing import Any
 
 import yaml
 
-from conformance.errors import ConformanceError
+from conformance import safeyaml
+from conformance.errors import ConformanceError, InputError
 from conformance.jsonpath import parse as parse_path
 from conformance.jsonpath import render as _json_path
 
@@ -41,7 +42,7 @@ _NOW = re.compile(r"^now(?:([+-])(\d{1,5})([smhd]))?$")  # at most 99999 units: 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 _DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
-BUILTIN_VARIABLES = ("user", "version")
+BUILTIN_VARIABLES = ("user", "version", "user_without_method")
 
 
 class ScenarioError(ConformanceError):
@@ -73,6 +74,7 @@ class Step:
     capture: dict[str, str]
     line: int
     phase: str  # "given", "step" or "cleanup"
+    not_applicable: tuple[frozenset[int], str] | None = None  # statuses that end the case as skipped, and why
 
 
 @dataclass(frozen=True)
@@ -409,24 +411,30 @@ def _step(raw: dict[str, Any], line: int, phase: str, index: int) -> Step:
         capture=dict(raw.get("capture") or {}),
         line=line,
         phase=phase,
+        not_applicable=_not_applicable(raw.get("not_applicable")),
     )
 
 
-def _yaml_problem(exc: yaml.YAMLError, display: str) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    line = mark.line + 1 if mark else 1
-    problem = getattr(exc, "problem", None) or str(exc)
-    if "'{'" in problem:
-        problem += ' (quote strings that hold templates, e.g. path: "/users/{user}")'
-    return f"{display}:{line}: not valid YAML: {problem}"
+def _not_applicable(raw: dict[str, Any] | None) -> tuple[frozenset[int], str] | None:
+    if raw is None:
+        return None
+    status = raw["status"]
+    return frozenset(status if isinstance(status, list) else [status]), str(raw["reason"])
+
+
+def _yaml_problem(error: InputError) -> str:
+    """The one-line problem for a file that is not YAML, or is beyond the limits of a scenario file."""
+    if error.message.startswith("not valid YAML") and "'{'" in error.message:
+        return f'{error} (quote strings that hold templates, e.g. path: "/users/{{user}}")'
+    return str(error)
 
 
 def parse_scenario(text: str, display: str, known_schemas: set[str] | None = None) -> tuple[Scenario | None, list[str]]:
     """Parse one file; return the scenario (None if malformed) and every problem found."""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        return None, [_yaml_problem(exc, display)]
+    try:  # size, depth and alias expansion are checked before anything is composed
+        node = safeyaml.compose(text, display, safeyaml.SCENARIO_LIMITS, allow_recursion=True)
+    except InputError as exc:
+        return None, [_yaml_problem(exc)]
     if node is None:
         return None, [f"{display}:1: the file is empty; a scenario needs id, title, docs, versions and steps"]
     lines = _Lines()
@@ -434,9 +442,9 @@ def parse_scenario(text: str, display: str, known_schemas: set[str] | None = Non
     problems = list(lines.problems)
     if not problems:
         try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:  # e.g. an unhashable key, which only the constructor refuses
-            return None, [_yaml_problem(exc, display)]
+            data = safeyaml.safe_load(text, display, safeyaml.SCENARIO_LIMITS)
+        except InputError as exc:  # e.g. an unhashable key, which only the constructor refuses
+            return None, [_yaml_problem(exc)]
         if not isinstance(data, dict):
             problems.append(
                 (1, f"$: expected a mapping with id, title, docs, versions and steps, got {_describe(data)}")
@@ -474,7 +482,7 @@ def load_scenarios(
     problems: list[str] = []
     for path in paths:
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")))
+            files.extend(sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()))
         elif path.is_file():
             files.append(path)
         else:
@@ -484,9 +492,9 @@ def load_scenarios(
     for file in files:
         display = _display(file, base)
         try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.append(f"{display}:1: cannot read: {exc}")
+            text = safeyaml.read(file, display, safeyaml.SCENARIO_LIMITS)
+        except InputError as exc:  # not a regular file, not UTF-8, or too big
+            problems.append(str(exc))
             continue
         scenario, found = parse_scenario(text, display, known_schemas)
         problems.extend(found)
@@ -511,19 +519,22 @@ def _display(file: Path, base: Path | None) -> str:
 
 def load_pins(path: Path, scenarios: list[Scenario]) -> list[dict[str, Any]]:
     """The forbidden alternatives of ``pinned.yaml``, each checked against the scenarios it names."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ScenarioError([f"{path}: cannot read the pinned alternatives: {exc}"]) from None
+    display = _display(path, None)
+    try:  # read within the limits of a scenario file: size, depth, aliases
+        data = safeyaml.safe_load(safeyaml.read(path, display, safeyaml.SCENARIO_LIMITS), display) or {}
+    except InputError as exc:
+        raise ScenarioError([str(exc)]) from None
     pins = data.get("pins") if isinstance(data, dict) else None
     if not isinstance(pins, list):
-        raise ScenarioError([f"{path}: expected a mapping with a 'pins' list"])
+        raise ScenarioError([f"{display}: expected a mapping with a 'pins' list"])
     steps = {s.id: {step.name for step in s.steps} for s in scenarios}
     problems: list[str] = []
     for index, pin in enumerate(pins):
-        where = f"{path}: pins[{index}]"
+        where = f"{display}: pins[{index}]"
         if not isinstance(pin, dict) or set(pin) != {"scenario", "step", "forbid", "reason"}:
             problems.append(f"{where}: give exactly scenario, step, forbid and reason")
+        elif not all(isinstance(pin[key], str) for key in ("scenario", "step", "reason")):
+            problems.append(f"{where}: scenario, step and reason are strings")
         elif pin["scenario"] not in steps:
             problems.append(
                 f"{where}: unknown scenario '{pin['scenario']}'{_suggest(str(pin['scenario']), sorted(steps))}"

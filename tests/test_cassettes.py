@@ -48,9 +48,29 @@ def test_the_catalogue_replays_offline_from_the_committed_cassettes(tmp_path) ->
         text=True,
         timeout=300,
     )
-    cases = sum(len(s.versions) for s in load_scenarios([CATALOGUE]))
+    scenarios = load_scenarios([CATALOGUE])
+    cases = sum(len(s.versions) for s in scenarios)
+    # recorded against an empty mock: the reads of an existing method found none, and say so
+    reads_of_existing = sum(len(s.versions) for s in scenarios if any(step.not_applicable for step in s.steps))
     assert result.returncode == 0, result.stdout[-3000:]
-    assert f"graph-conformance: {cases} passed, 0 failed, 0 errors, 0 skipped, 0 drift warnings" in result.stdout
+    counts = f"{cases - reads_of_existing} passed, 0 failed, 0 errors, {reads_of_existing} skipped, 0 drift warnings"
+    assert f"graph-conformance: {counts}" in result.stdout
+    assert result.stdout.count("not applicable: ") == reads_of_existing
+
+
+def test_recording_once_twice_replays_the_second_time_with_no_false_failure(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from conformance.mock import create_app
+    from conformance.mock.serve import BackgroundServer
+
+    command = [sys.executable, "-m", "conformance", "run", "--record-mode", "once", "--cassette-dir", "c"]
+    with BackgroundServer(create_app()) as server:
+        first = subprocess.run([*command, "--base-url", server.url], cwd=tmp_path, capture_output=True, text=True)
+        recorded = {p.name: p.read_bytes() for p in (tmp_path / "c").glob("*.yaml")}
+        second = subprocess.run([*command, "--base-url", server.url], cwd=tmp_path, capture_output=True, text=True)
+    assert first.returncode == 0, first.stdout[-3000:]
+    assert second.returncode == 0, second.stdout[-3000:]
+    assert first.stdout.splitlines()[-1].split(" in ")[0] == second.stdout.splitlines()[-1].split(" in ")[0]
+    assert {p.name: p.read_bytes() for p in (tmp_path / "c").glob("*.yaml")} == recorded  # replayed, not re-recorded
 
 
 def test_compare_reports_what_changed_between_two_recorded_runs(tmp_path) -> None:  # type: ignore[no-untyped-def]

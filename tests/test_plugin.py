@@ -53,7 +53,10 @@ def test_help_lists_the_grouped_prefixed_options(pytester: pytest.Pytester) -> N
             "ERROR: --graph-base-url 'http://127.0.0.1:1/beta': give the service root without the version (the suite adds /beta or /v1.0)",
         ),
         (["--graph-api-version", "v2"], "ERROR: --graph-api-version 'v2': choose one of beta, v1.0, all"),
-        (["--graph-auth", "token"], "ERROR: --graph-auth token needs --graph-token, --graph-token-file or GRAPH_ACCESS_TOKEN"),
+        (
+            ["--graph-auth", "token"],
+            "ERROR: --graph-auth token needs --graph-token, --graph-token-file or GRAPH_ACCESS_TOKEN",
+        ),
         (
             ["--graph-auth", "client-secret", "--graph-tenant", "t"],
             "ERROR: --graph-auth client-secret needs --graph-client-id, --graph-client-secret",
@@ -145,7 +148,9 @@ def test_writes_are_skipped_against_live_graph_unless_allowed_for_an_allow_liste
     collected = pytester.runpytest_subprocess(*SUITE, *base, "-rs")
     collected.stdout.fnmatch_lines(["*3 tests collected*"])
     skipped = pytester.runpytest_subprocess(*SUITE, *base[:-2], "-k", "create", "-rs")
-    skipped.stdout.fnmatch_lines(["*writes to graph.microsoft.com (not loopback) need --allow-writes/--graph-allow-writes*"])
+    skipped.stdout.fnmatch_lines(
+        ["*writes to graph.microsoft.com (not loopback) need --allow-writes/--graph-allow-writes*"]
+    )
     skipped.assert_outcomes(skipped=2, deselected=1)
     not_listed = pytester.runpytest_subprocess(
         *SUITE,
@@ -158,7 +163,9 @@ def test_writes_are_skipped_against_live_graph_unless_allowed_for_an_allow_liste
         "-rs",
     )
     not_listed.stdout.fnmatch_lines(
-        ["*user 'tester@contoso.example' is not in --allowed-users/--graph-allowed-users; writes run only for allow-listed test users*"]
+        [
+            "*user 'tester@contoso.example' is not in --allowed-users/--graph-allowed-users; writes run only for allow-listed test users*"
+        ]
     )
     not_listed.assert_outcomes(skipped=2, deselected=1)
 
@@ -192,7 +199,15 @@ def test_violations_fail_with_the_full_story_and_the_json_report(pytester: pytes
         ]
     )
     document = json.loads(report.read_text())
-    assert document["summary"] == {"passed": 1, "failed": 2, "errors": 0, "skipped": 0, "interrupted": 0, "warnings": 4}
+    assert document["summary"] == {
+        "passed": 1,
+        "failed": 2,
+        "errors": 0,
+        "skipped": 0,
+        "not_run": 0,
+        "interrupted": 0,
+        "warnings": 4,
+    }
     case = next(c for c in document["cases"] if c["id"] == "method-create-read-delete[beta]")
     assert case["outcome"] == "failed"
     assert case["violations"] == [
@@ -224,7 +239,10 @@ def test_an_unreachable_target_is_reported_per_case(pytester: pytest.Pytester, s
     )
     result.assert_outcomes(failed=3)
     result.stdout.fnmatch_lines(["*error: ConnectError: * — while sending DELETE http://127.0.0.1:9/beta/users/*"])
-    assert json.loads(report.read_text())["summary"]["errors"] == 3
+    summary = json.loads(report.read_text())["summary"]
+    # two transport failures in a row: the target is unreachable, and the remaining case is not sent
+    assert (summary["errors"], summary["not_run"]) == (1, 2)
+    result.stdout.fnmatch_lines(["*NOT RUN *: not run: target unreachable (ConnectError*"])
 
 
 def test_the_report_names_the_alternative_chosen_and_a_pin_forbids_one(pytester: pytest.Pytester) -> None:

@@ -122,5 +122,5 @@ def test_cleanup_may_use_any_capture_but_steps_only_earlier_ones() -> None:
     scenario, problems = parse_scenario(text, "x.yaml", KNOWN)
     assert scenario is None
     assert problems == [
-        "x.yaml:7: $.steps[0].request.path: unknown template variable '{late}'; known here: user, version"
+        "x.yaml:7: $.steps[0].request.path: unknown template variable '{late}'; known here: user, user_without_method, version"
     ]

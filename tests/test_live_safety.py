@@ -1,0 +1,154 @@
+"""The live-safety drill: the whole run against an impostor of graph.microsoft.com on loopback.
+
+Every request that would have reached Microsoft Graph is counted by the impostor (tests/tlsproxy.py).
+Without the write flags no write may reach it, whatever the spelling of the host; with them, only
+the writes they allow, and the tenant's state (methods, policy) afterwards equals the state before.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.config import DEFAULT_USER
+from conformance.mock import MockOptions, create_app
+from tests.tlsproxy import GraphImpostor
+
+TESTER = "tester@contoso.example"
+TOKEN = "canary-drill-token-5d1e9a7c3b"
+SPELLINGS = [
+    "https://graph.microsoft.com",
+    "https://graph\uff0emicrosoft\uff0ecom",  # full-width full stops
+    "https://graph\u3002microsoft\uff61com",  # ideographic and half-width full stops
+    "https://GRAPH.Microsoft.COM",  # upper case
+    "https://graph.microsoft.com:443/",
+    "https://127.0.0.1@graph.microsoft.com",  # userinfo that looks like loopback
+    "https://localhost:pw@graph.microsoft.com",
+]
+# a trailing dot reaches Graph's address, though TLS then refuses the name: no write may be tried
+UNVERIFIABLE = ["https://graph.microsoft.com.", "https://Graph.Microsoft.Com./"]
+
+
+def run(impostor: GraphImpostor, base_url: str, *flags: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **impostor.env()}
+    command = [sys.executable, "-m", "conformance", "run", "--base-url", base_url, "--user", TESTER]
+    result = subprocess.run(
+        [*command, "--token", TOKEN, "--timeout", "20", *flags],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output and TOKEN not in output
+    return result
+
+
+def state(app: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    store = app.state.store
+    with store.lock:
+        return copy.deepcopy(store.methods), copy.deepcopy(store.policy)
+
+
+def put_method(app: Any, user: str) -> None:
+    from starlette.testclient import TestClient
+
+    with TestClient(app, headers={"Authorization": "Bearer t"}) as client:
+        answer = client.put(
+            f"/beta/users/{user}/authentication/qrCodePinMethod",
+            json={
+                "standardQRCode": {"startDateTime": "2026-01-01T00:00:00Z", "expireDateTime": "2026-12-01T00:00:00Z"}
+            },
+        )
+        assert answer.status_code == 201
+
+
+@pytest.fixture
+def impostor(tmp_path: Path) -> Any:
+    with GraphImpostor(tmp_path, create_app(MockOptions(me_user=DEFAULT_USER))) as proxy:
+        yield proxy
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS)
+def test_no_write_reaches_graph_without_the_flags_whatever_the_spelling(
+    impostor: GraphImpostor, spelling: str, tmp_path: Path
+) -> None:
+    put_method(impostor.mock.config.app, TESTER)  # reads have something to read
+    before = state(impostor.mock.config.app)
+    result = run(impostor, spelling, cwd=tmp_path)
+    # httpx sends the name as given (a trailing dot included): the proxy sees Graph, however spelled
+    assert impostor.connects and {c.replace(".:", ":") for c in impostor.connects} == {"graph.microsoft.com:443"}
+    assert impostor.requests, "the run reached the impostor (so the count below means something)"
+    assert impostor.writes == []
+    assert state(impostor.mock.config.app) == before
+    assert "is a Microsoft Graph (live); may write: nothing (no --allow-writes)" in result.stdout
+    assert result.returncode == 0, result.stdout[-3000:]
+
+
+@pytest.mark.parametrize("spelling", UNVERIFIABLE)
+def test_no_write_is_even_tried_on_a_spelling_that_tls_refuses(
+    impostor: GraphImpostor, spelling: str, tmp_path: Path
+) -> None:
+    result = run(impostor, spelling, cwd=tmp_path)
+    assert impostor.connects, "the run tried to reach Graph through the impostor"
+    assert {c.replace(".:", ":") for c in impostor.connects} == {"graph.microsoft.com:443"}
+    assert impostor.writes == []
+    assert "is a Microsoft Graph (live); may write: nothing (no --allow-writes)" in result.stdout
+    assert "not run: target unreachable" in result.stdout
+    assert result.returncode == 1
+
+
+def test_read_only_flag_writes_nothing_even_with_every_write_flag(impostor: GraphImpostor, tmp_path: Path) -> None:
+    flags = ["--allow-writes", "--allowed-users", f"{TESTER},me", "--allow-policy-writes", "--allow-replace"]
+    result = run(impostor, "https://graph.microsoft.com", "--read-only", *flags, cwd=tmp_path)
+    assert impostor.requests and impostor.writes == []
+    assert result.returncode == 0, result.stdout[-3000:]
+
+
+def test_allow_writes_touches_only_the_allow_listed_user_and_leaves_the_state_as_it_was(
+    impostor: GraphImpostor, tmp_path: Path
+) -> None:
+    app = impostor.mock.config.app
+    before = state(app)
+    result = run(impostor, "https://graph.microsoft.com", "--allow-writes", "--allowed-users", TESTER, cwd=tmp_path)
+    writes = impostor.writes
+    assert writes, "the allowed writes ran"
+    assert all(path.startswith(("/beta/users/tester@", "/v1.0/users/tester@")) for _, path in writes), writes
+    assert state(app) == before  # the tester had no method before, and has none after
+    assert "it writes through /me (the token's owner); add 'me' to --allowed-users" in result.stdout
+    assert "it changes the tenant-wide policy; that needs --allow-policy-writes" in result.stdout
+    assert result.returncode == 0, result.stdout[-3000:]
+
+
+def test_an_existing_method_is_never_deleted_without_allow_replace(impostor: GraphImpostor, tmp_path: Path) -> None:
+    app = impostor.mock.config.app
+    put_method(app, TESTER)
+    put_method(app, DEFAULT_USER)  # the token's owner (/me) has one too
+    before = state(app)
+    flags = ["--allow-writes", "--allowed-users", f"{TESTER},me", "--allow-policy-writes"]
+    result = run(impostor, "https://graph.microsoft.com", *flags, cwd=tmp_path)
+    method_writes = [w for w in impostor.writes if "/authentication/" in w[1].lower()]
+    assert method_writes == []
+    assert state(app) == before
+    assert f"user '{TESTER}' already has a QR code + PIN method" in result.stdout
+    assert "the token's owner (/me) already has a QR code + PIN method" in result.stdout
+    assert result.returncode == 0, result.stdout[-3000:]
+
+
+def test_policy_writes_restore_a_non_default_policy_exactly(impostor: GraphImpostor, tmp_path: Path) -> None:
+    app = impostor.mock.config.app
+    app.state.store.policy.update(state="enabled", pinLength=8, standardQRCodeLifetimeInDays=100)
+    before = state(app)
+    flags = ["--allow-writes", "--allowed-users", f"{TESTER},me", "--allow-policy-writes", "-k", "policy"]
+    result = run(impostor, "https://graph.microsoft.com", *flags, cwd=tmp_path)
+    policy_writes = [w for w in impostor.writes if w[1].lower().startswith(("/beta/policies", "/v1.0/policies"))]
+    assert policy_writes, "the policy scenarios ran"
+    assert state(app) == before
+    assert result.returncode == 0, result.stdout[-3000:]
