@@ -49,7 +49,7 @@ def main(rounds: int) -> None:
                 started = time.perf_counter()
                 results = [runner.run(s, v, datetime.now(UTC)) for s in scenarios for v in s.versions]
                 elapsed = time.perf_counter() - started
-            assert all(r.outcome == "passed" for r in results)
+            assert all(r.outcome in ("passed", "skipped") for r in results)  # skipped: no method to read back
             with httpx.Client() as http:
                 started = time.perf_counter()
                 for method, url, headers, content in sent:

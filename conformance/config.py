@@ -548,7 +548,7 @@ def resolve(
     if settings.is_loopback and not settings.user_without_method:
         settings = replace(settings, user_without_method=DEFAULT_USER_WITHOUT_METHOD)
     if settings.report is not None:
-        check_writable_file(option("report").flag, settings.report)
+        check_writable_file(flags("report"), settings.report)
     if record_mode not in (None, "none"):
-        _writable_folder(option("cassette_dir").flag, settings.cassette_dir)
+        _writable_folder(flags("cassette_dir"), settings.cassette_dir)
     return settings
