@@ -244,7 +244,8 @@ def safe_load(text: str, display: str, limits: Limits = SCENARIO_LIMITS) -> Any:
 # --- cassettes -----------------------------------------------------------------------------------
 
 
-def _kind(value: Any) -> str:
+def kind_of(value: Any) -> str:
+    """A parsed YAML value's kind for a message: 'a mapping', 'a list', 'null', ..."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -256,10 +257,10 @@ def _kind(value: Any) -> str:
 
 def _headers_problem(headers: Any, where: str) -> str | None:
     if not isinstance(headers, dict):
-        return f"{where}: expected a mapping of header names to lists of values, got {_kind(headers)}"
+        return f"{where}: expected a mapping of header names to lists of values, got {kind_of(headers)}"
     for name, values in headers.items():
         if not isinstance(name, str):
-            return f"{where}: a header name is {_kind(name)}, not a string"
+            return f"{where}: a header name is {kind_of(name)}, not a string"
         items = values if isinstance(values, list) else [values]
         if not all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in items):
             return f"{where}.{name[:60]}: expected a string or a list of strings"
@@ -268,36 +269,36 @@ def _headers_problem(headers: Any, where: str) -> str | None:
 
 def _interaction_problem(interaction: Any, where: str) -> str | None:
     if not isinstance(interaction, dict):
-        return f"{where}: expected a mapping with request and response, got {_kind(interaction)}"
+        return f"{where}: expected a mapping with request and response, got {kind_of(interaction)}"
     request, response = interaction.get("request"), interaction.get("response")
     if not isinstance(request, dict):
-        return f"{where}.request: expected a mapping, got {_kind(request)}"
+        return f"{where}.request: expected a mapping, got {kind_of(request)}"
     if not isinstance(response, dict):
-        return f"{where}.response: expected a mapping, got {_kind(response)}"
+        return f"{where}.response: expected a mapping, got {kind_of(response)}"
     for key in ("method", "uri"):
         if not isinstance(request.get(key), str):
-            return f"{where}.request.{key}: expected a string, got {_kind(request.get(key))}"
+            return f"{where}.request.{key}: expected a string, got {kind_of(request.get(key))}"
     unknown = sorted(str(k) for k in set(request) - {"method", "uri", "body", "headers"})
     if unknown:
         return f"{where}.request: unknown key '{unknown[0][:40]}' (a recorded request has method, uri, body, headers)"
     if not isinstance(request.get("body"), str | bytes | None):
-        return f"{where}.request.body: expected a string, got {_kind(request.get('body'))}"
+        return f"{where}.request.body: expected a string, got {kind_of(request.get('body'))}"
     problem = _headers_problem(request.get("headers", {}), f"{where}.request.headers")
     if problem:
         return problem
     status = response.get("status")
     if not isinstance(status, dict):
-        return f"{where}.response.status: expected a mapping with code and message, got {_kind(status)}"
+        return f"{where}.response.status: expected a mapping with code and message, got {kind_of(status)}"
     code = status.get("code")
     if not isinstance(code, int) or isinstance(code, bool) or not 100 <= code <= 599:
-        shown = repr(code)[:40] if isinstance(code, str | int) else _kind(code)
+        shown = repr(code)[:40] if isinstance(code, str | int) else kind_of(code)
         return f"{where}.response.status.code: expected an HTTP status (100-599), got {shown}"
     problem = _headers_problem(response.get("headers", {}), f"{where}.response.headers")
     if problem:
         return problem
     body = response.get("body")
     if not isinstance(body, dict) or not isinstance(body.get("string"), str | bytes):
-        got = _kind(body.get("string")) if isinstance(body, dict) else _kind(body)
+        got = kind_of(body.get("string")) if isinstance(body, dict) else kind_of(body)
         return f"{where}.response.body.string: expected a string, got {got}"
     return None
 
@@ -307,10 +308,10 @@ def check_cassette(data: Any, display: str) -> list[dict[str, Any]]:
 
     Raises :class:`CassetteError` naming the file and the first thing that is wrong, by JSON path."""
     if not isinstance(data, dict) or "interactions" not in data:
-        raise CassetteError(display, 0, f"expected a mapping with 'interactions', got {_kind(data)}")
+        raise CassetteError(display, 0, f"expected a mapping with 'interactions', got {kind_of(data)}")
     interactions = data["interactions"]
     if not isinstance(interactions, list):
-        raise CassetteError(display, 0, f"$.interactions: expected a list, got {_kind(interactions)}")
+        raise CassetteError(display, 0, f"$.interactions: expected a list, got {kind_of(interactions)}")
     for index, interaction in enumerate(interactions):
         problem = _interaction_problem(interaction, f"$.interactions[{index}]")
         if problem:

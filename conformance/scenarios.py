@@ -30,6 +30,7 @@ from conformance import safeyaml
 from conformance.errors import ConformanceError, InputError
 from conformance.jsonpath import parse as parse_path
 from conformance.jsonpath import render as _json_path
+from conformance.safeyaml import kind_of
 
 SCHEMA_PATH = Path(__file__).with_name("scenario.schema.json")
 CATALOGUE = Path(__file__).with_name("catalogue")  # the packaged scenarios
@@ -227,16 +228,6 @@ _TYPE_NAMES = {
 }
 
 
-def _describe(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    return {dict: "a mapping", list: "a list", str: "a string", int: "an integer", float: "a number"}.get(
-        type(value), type(value).__name__
-    )
-
-
 def _schema_problems(data: Any, lines: _Lines) -> Iterator[tuple[int, str]]:
     for error in _validator().iter_errors(data):
         path = tuple(error.absolute_path)
@@ -254,7 +245,7 @@ def _schema_problems(data: Any, lines: _Lines) -> Iterator[tuple[int, str]]:
         elif kind == "type":
             expected = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
             wanted = " or ".join(_TYPE_NAMES.get(str(t), str(t)) for t in expected)
-            yield lines.line(path), f"{where}: expected {wanted}, got {_describe(error.instance)}"
+            yield lines.line(path), f"{where}: expected {wanted}, got {kind_of(error.instance)}"
         elif kind == "enum":
             choices = [str(c) for c in error.validator_value]
             hint = _suggest(str(error.instance), choices)
@@ -446,9 +437,7 @@ def parse_scenario(text: str, display: str, known_schemas: set[str] | None = Non
         except InputError as exc:  # e.g. an unhashable key, which only the constructor refuses
             return None, [_yaml_problem(exc)]
         if not isinstance(data, dict):
-            problems.append(
-                (1, f"$: expected a mapping with id, title, docs, versions and steps, got {_describe(data)}")
-            )
+            problems.append((1, f"$: expected a mapping with id, title, docs, versions and steps, got {kind_of(data)}"))
         else:
             problems.extend(_schema_problems(data, lines))
             problems.extend(_template_problems(data, lines, known_schemas))
