@@ -8,16 +8,17 @@ This module imports nothing heavy, so loading the plugin stays cheap.
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import sys
 import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from conformance.errors import UsageError
-from conformance.scrub import redact_url
+from conformance.scrub import redact_url, remember
 
 VERSIONS = ("beta", "v1.0")
 AUTH_MODES = ("none", "token", "client-secret", "client-certificate", "device-code")
@@ -31,6 +32,7 @@ DEFAULT_USER = "00000000-0000-4000-8000-00000000c0de"
 # against a loopback mock: a user nothing ever writes to, so reading its method answers 404
 DEFAULT_USER_WITHOUT_METHOD = "00000000-0000-4000-8000-0000000000de"
 DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+_TOKEN_FILE_LIMIT = 64 * 1024  # a bearer token is a few KiB at most
 # full stops that IDNA (RFC 3490 section 3.1) treats as label separators, as httpx does
 _UNICODE_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
 PLACEHOLDER_TOKEN = "graph-conformance-placeholder-token"
@@ -325,7 +327,10 @@ class Settings:
 
     @property
     def is_loopback(self) -> bool:
-        return self.base_url is not None and is_loopback_host(self.host)
+        if self.base_url is None:
+            return False
+        written = urlsplit(self.base_url).netloc.rpartition("@")[2]
+        return written.isascii() and is_loopback_host(self.host)  # no look-alike spelling counts as loopback
 
     @property
     def is_microsoft_graph(self) -> bool:
@@ -345,8 +350,9 @@ class Settings:
 
     @property
     def guarded(self) -> bool:
-        """Whether writes reach a live service: not loopback, and not a replay (which sends nothing)."""
-        return not self.is_loopback and not self.replaying
+        """Whether writes could reach a live service: any target not on loopback, replays included (a
+        replay whose cassette misses a request, or that runs without vcrpy, would send it)."""
+        return not self.is_loopback
 
     def write_refusal(self, *, user: bool = True, me: bool = False, policy: bool = False) -> str | None:
         """Why a scenario that writes (to the user, to /me, to the policy) must not run, or None."""
@@ -369,7 +375,7 @@ class Settings:
         if self.read_only:
             return "nothing (--read-only)"
         if not self.guarded:
-            return "anything (loopback mock)" if not self.replaying else "nothing leaves the machine (replay)"
+            return "anything (loopback mock)"
         if not self.allow_writes:
             return "nothing (no --allow-writes): read-only checks only"
         users = [u for u in self.allowed_users if u != "me"]
@@ -412,6 +418,12 @@ def _check_base_url(value: str) -> str:
             "e.g. https://graph.microsoft.com"
         )
     path = parts.path.rstrip("/")
+    if "@" in parts.netloc:  # credentials in the URL are never sent: the token is the credential
+        userinfo, _, hostport = parts.netloc.rpartition("@")
+        for secret in userinfo.split(":"):
+            remember(secret)
+            remember(unquote(secret))
+        value = parts._replace(netloc=hostport).geturl()
     if path.split("/")[-1] in VERSIONS:
         raise UsageError(
             f"--graph-base-url {redact_url(value)!r}: give the service root without the version "
@@ -424,11 +436,16 @@ def read_token_file(value: str) -> str:
     """The one token in a file, or on standard input for ``-``."""
     if value == "-":
         stream = sys.__stdin__
-        text = stream.read() if stream is not None else ""
+        text = stream.read(_TOKEN_FILE_LIMIT + 1) if stream is not None else ""
+        if len(text) > _TOKEN_FILE_LIMIT:
+            raise UsageError("--graph-token-file -: standard input holds more than 64 KiB; give one token")
         where = "standard input"
     else:
+        path = Path(value)
         try:
-            text = Path(value).read_text(encoding="utf-8")
+            if not path.is_file() or path.stat().st_size > _TOKEN_FILE_LIMIT:
+                raise UsageError(f"--graph-token-file {value}: give a regular file of at most 64 KiB")
+            text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"--graph-token-file {value}: cannot read it ({exc.__class__.__name__})") from None
         where = value
@@ -502,9 +519,11 @@ def resolve(
         except (TypeError, ValueError):
             unit = "a number of bytes" if option(name).kind == "int" else "a number of seconds"
             raise UsageError(f"{flag} {raw[name]!r}: give {unit}") from None
-        smallest_allowed = 0 if name == "retry_budget" else 1e-9
-        if numbers[name] < smallest_allowed:
-            raise UsageError(f"{flag} {raw[name]!r}: give a positive number")
+        smallest, largest = (0, 3600) if name == "retry_budget" else (1e-9, 3600)
+        if name == "max_response_bytes":
+            smallest, largest = 1, 1 << 30
+        if not math.isfinite(numbers[name]) or not smallest <= numbers[name] <= largest:
+            raise UsageError(f"{flag} {raw[name]!r}: give a number from {smallest:g} to {largest:g}")
     scenarios = raw["scenarios"] or []
     if isinstance(scenarios, str):
         scenarios = scenarios.split()

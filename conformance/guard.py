@@ -15,6 +15,7 @@ Around a case that may run, :class:`CaseGuard`:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -76,6 +77,46 @@ def refusal(settings: Settings, scenario: Scenario) -> str | None:
     return settings.write_refusal(user=scope.user, me=scope.me, policy=scope.policy)
 
 
+_POLICY_LOWER = POLICY_PATH.lower()
+_AMBIGUOUS = ("%", "\\", "/./", "/../")
+
+
+def send_check(settings: Settings) -> Callable[[str, str], str | None] | None:
+    """For a live target: a last check of every write as it is about to be sent, on the path httpx sends.
+
+    The scenario's paths were checked before the case ran; this catches what templates, captured
+    values or dot segments make of them. None when nothing is guarded (a loopback target)."""
+    if not settings.guarded:
+        return None
+    import httpx
+
+    user = settings.user.lower()
+    prefix = httpx.URL(settings.base_url or "").path.rstrip("/").lower()
+    may_user = settings.allow_writes and settings.user in settings.allowed_users and not settings.read_only
+    may_me = settings.allow_writes and "me" in settings.allowed_users and not settings.read_only
+    may_policy = settings.allow_writes and settings.allow_policy_writes and not settings.read_only
+
+    def check(method: str, url: str) -> str | None:
+        if method not in WRITE_METHODS:
+            return None
+        raw = url.split("?", 1)[0]
+        if any(mark in raw for mark in _AMBIGUOUS) or raw.endswith(("/.", "/..")):
+            return "a write path with dot segments or escapes is never sent to a live target"
+        path = httpx.URL(url).path.lower()
+        if not path.startswith(prefix + "/"):
+            return "the write is not under the target's service root"
+        rest = "/" + path[len(prefix) + 1 :].partition("/")[2]  # without the version segment
+        if may_user and rest.startswith(f"/users/{user}/authentication/qrcodepinmethod"):
+            return None
+        if may_me and rest.startswith("/me/authentication/qrcodepinmethod"):
+            return None
+        if may_policy and rest == _POLICY_LOWER:
+            return None
+        return "the flags given allow no write there"
+
+    return check
+
+
 class CaseGuard:
     """The checks and the restore around one case (see the module docstring)."""
 
@@ -84,26 +125,29 @@ class CaseGuard:
         self.settings = settings
         self.scope = write_scope(scenario) if scenario.writes else WriteScope()
         self.root = f"{(settings.base_url or '').rstrip('/')}/{version}"
-        self.policy: dict[str, Any] | None = None
+        self.policy: dict[str, Any] | None = None  # as read before the case, when it changes the policy
+        self.absent_before: list[str] = []  # method paths of users who had no method before the case
 
     def before(self) -> str | None:
         """Why the case must be skipped after all (a pre-existing method, an unreadable policy), or None."""
         import httpx
 
-        if self.settings.guarded and not self.settings.allow_replace:
+        if self.settings.guarded:
             for template in self.scope.method_roots:
                 path = template.replace("{user}", self.settings.user)
-                who = "the token's owner (/me)" if template.startswith("/me") else f"user {self.settings.user!r}"
+                who = _who(template, self.settings.user)
                 try:
                     status = self.client.get(self.root + path).status_code
                 except httpx.HTTPError as exc:
                     return f"could not tell whether {who} has a method ({type(exc).__name__}); nothing was written"
-                if status == 200:
+                if status == 404:
+                    self.absent_before.append(path)
+                elif status == 200 and not self.settings.allow_replace:
                     return (
                         f"{who} already has a QR code + PIN method; the suite never deletes one unless "
                         "--allow-replace is given (its PIN and codes could not be restored)"
                     )
-                if status != 404:
+                elif status != 200:
                     return f"could not tell whether {who} has a method (GET answered {status}); nothing was written"
         if self.scope.policy:
             snapshot = self._read_policy()
@@ -113,6 +157,26 @@ class CaseGuard:
         return None
 
     def after(self) -> str | None:
+        """Undo what the case left behind on a live target, and restore the policy; what went wrong, or None."""
+        problems = [p for p in (*map(self._no_method_left, self.absent_before), self._restore_policy()) if p]
+        return "; ".join(problems) or None
+
+    def _no_method_left(self, path: str) -> str | None:
+        """A user who had no method before the case has none after it (its cleanup may have missed one)."""
+        import httpx
+
+        who = _who(path, self.settings.user)
+        try:
+            if self.client.get(self.root + path).status_code == 404:
+                return None
+            status = self.client.delete(self.root + path).status_code
+        except httpx.HTTPError as exc:
+            return f"could not check that the case left no method on {who} ({type(exc).__name__})"
+        if status == 204:
+            return f"the case left a method on {who}, who had none before; it was deleted"
+        return f"the case left a method on {who}, who had none before, and deleting it answered {status}"
+
+    def _restore_policy(self) -> str | None:
         """Write the policy back as it was read and prove it; a message when that failed, else None."""
         import httpx
 
@@ -146,6 +210,10 @@ class CaseGuard:
         except ValueError:
             return "GET answered no JSON"
         return body if isinstance(body, dict) else "GET answered no JSON object"
+
+
+def _who(path: str, user: str) -> str:
+    return "the token's owner (/me)" if path.startswith("/me") else f"user {user!r}"
 
 
 def _settable(policy: dict[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
-from conformance import __version__
+from conformance import __version__, scrub
 from conformance.config import OPTIONS, Settings, flags, resolve
 from conformance.errors import ConformanceError, UsageError
 
@@ -42,6 +42,8 @@ class Case:
 
 CASES_KEY: pytest.StashKey[list[Case]] = pytest.StashKey()
 INTERRUPTED_KEY: pytest.StashKey[str] = pytest.StashKey()
+DEFERRED_KEY: pytest.StashKey[list[int]] = pytest.StashKey()  # signals held while the guard restores
+BAD_INPUT_KEY = pytest.StashKey[list[str]]()  # unreadable or missing cassettes: the run ends as a usage error
 PINS_KEY: pytest.StashKey[list[dict[str, Any]]] = pytest.StashKey()
 HEALTH_KEY: pytest.StashKey[Any] = pytest.StashKey()
 
@@ -59,6 +61,8 @@ def pytest_configure(config: pytest.Config) -> None:
         settings = resolve(cli, ini, record_mode=config.getoption("record_mode", default=None))
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
+    if settings.replaying and config.getoption("disable_recording", False):
+        raise pytest.UsageError("--record-mode none replays cassettes; it cannot go with --disable-recording")
     config.stash[SETTINGS_KEY] = settings
     config.stash[REPORT_KEY] = []
 
@@ -140,6 +144,10 @@ def _on_termination_interrupt(config: pytest.Config) -> None:
             return  # cleanup is under way: let it finish
         received.append(signum)
         config.stash[INTERRUPTED_KEY] = signal.Signals(signum).name
+        deferred = config.stash.get(DEFERRED_KEY, None)
+        if deferred is not None:
+            deferred.append(signum)  # the tenant is being put back: the interrupt waits until it is
+            return
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
     previous = {}
@@ -201,6 +209,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         marks: list[Any] = []
         if settings.record_mode:
             marks.append(pytest.mark.vcr)
+        if settings.replaying:
+            marks.append(pytest.mark.block_network)  # a replay answers from cassettes, never from the network
         if case.scenario.writes:
             marks.append(pytest.mark.graph_writes)
         reason = refusal(settings, case.scenario) or _missing_requirement(settings, case.scenario)
@@ -250,6 +260,25 @@ def pytest_runtest_makereport(
     return report
 
 
+def _nothing_checked(config: pytest.Config) -> str | None:
+    """When every selected graph case was skipped: a run that checked nothing is no verdict."""
+    settings = config.stash.get(SETTINGS_KEY, None)
+    entries = config.stash.get(REPORT_KEY, [])
+    if settings is None or not settings.base_url or config.option.collectonly or not entries:
+        return None
+    if any(entry["outcome"] != "skipped" for entry in entries):
+        return None
+    return (
+        f"graph-conformance: error: nothing was checked: all {len(entries)} selected cases were skipped "
+        "(see the reasons above)"
+    )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if session.exitstatus == pytest.ExitCode.OK and _nothing_checked(session.config):
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR
+
+
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     settings = config.stash.get(SETTINGS_KEY, None)
     entries = config.stash.get(REPORT_KEY, [])
@@ -265,6 +294,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         rules_line = report.rules_checked(entries, settings)
         if rules_line:
             terminalreporter.write_line(rules_line)
+    nothing = _nothing_checked(config)
+    if nothing:
+        terminalreporter.write_line(nothing)
     interrupted = config.stash.get(INTERRUPTED_KEY, None)
     if exitstatus == pytest.ExitCode.INTERRUPTED:
         cause = interrupted or "KeyboardInterrupt"
@@ -302,11 +334,13 @@ def graph_client(graph_settings: Settings) -> Iterator[httpx.Client]:
     auth = build_auth(graph_settings)
     from conformance.transport import BoundedTransport
 
-    bounded = BoundedTransport(
-        timeout=graph_settings.timeout,
-        max_bytes=graph_settings.max_response_bytes,
-        proxy=_environment_proxy(graph_settings.base_url or ""),
-    )
+    proxy = _environment_proxy(graph_settings.base_url or "", graph_settings.is_loopback)
+    try:
+        bounded = BoundedTransport(
+            timeout=graph_settings.timeout, max_bytes=graph_settings.max_response_bytes, proxy=proxy
+        )
+    except (ImportError, ValueError) as exc:  # e.g. a socks:// proxy without httpx's socks extra
+        pytest.exit(f"graph-conformance: error: cannot use the environment's proxy {proxy!r}: {exc}", returncode=2)
     with httpx.Client(timeout=graph_settings.timeout, auth=auth, follow_redirects=False, transport=bounded) as client:
         yield client
     close = getattr(auth, "close", None)
@@ -314,11 +348,27 @@ def graph_client(graph_settings: Settings) -> Iterator[httpx.Client]:
         close()  # msal's keep-alive session to the authority
 
 
-def _environment_proxy(url: str) -> str | None:
-    """The proxy the environment names for ``url`` (HTTPS_PROXY, ALL_PROXY, NO_PROXY...), as httpx would use it."""
+def _replay_miss(exc: BaseException, settings: Settings, cassette: str) -> str | None:
+    """One line for a request a cassette does not hold (or that a replay could only send to the network)."""
+    kind = type(exc).__name__
+    if kind != "CannotOverwriteExistingCassetteException" and not (
+        settings.replaying and isinstance(exc, RuntimeError) and "Network is disabled" in str(exc)
+    ):
+        return None
+    where = settings.cassette_dir / f"{cassette}.yaml"
+    return (
+        f"cassette {where} holds no answer for a request this case sends (record it with --record-mode once, "
+        "with the same scenarios, target and write flags)"
+    )
+
+
+def _environment_proxy(url: str, loopback: bool) -> str | None:
+    """The proxy the environment names for ``url`` (HTTPS_PROXY, ALL_PROXY, NO_PROXY...); never for loopback."""
     import urllib.request
     from urllib.parse import urlsplit
 
+    if loopback:
+        return None  # a local target is reached directly: no proxy sees its requests or the token
     parts = urlsplit(url)
     proxies = urllib.request.getproxies()
     proxy = proxies.get(parts.scheme) or proxies.get("all")
@@ -337,7 +387,7 @@ def graph_run(
     default_cassette_name: str,
 ) -> Callable[[Case], CaseResult]:
     """Run a case and fail the test with every violation it found."""
-    from conformance.guard import CaseGuard
+    from conformance.guard import CaseGuard, send_check
     from conformance.recording import recorded_clock
     from conformance.runner import Runner
     from conformance.scenarios import utc_now
@@ -345,30 +395,54 @@ def graph_run(
 
     graph_health = request.config.stash.setdefault(HEALTH_KEY, TargetHealth())
 
+    def restore(guard: CaseGuard) -> str | None:
+        """The guard's restore, with SIGTERM and SIGHUP held back until it is done."""
+        request.config.stash[DEFERRED_KEY] = []
+        try:
+            return guard.after()
+        finally:
+            del request.config.stash[DEFERRED_KEY]
+
     def run(case: Case) -> CaseResult:
         __tracebackhide__ = True
         guard = CaseGuard(graph_client, graph_settings, case.scenario, case.version)
         skip = None if graph_health.stop_reason else guard.before()
         if skip:
             pytest.skip(skip)
+        missing = None
         try:
             result = _run_case(case)
         except KeyboardInterrupt:  # Ctrl-C, SIGTERM or SIGHUP: the runner's cleanup steps have run
-            problem = guard.after()  # the policy is restored however the case ends
+            problem = restore(guard)  # the policy is restored however the case ends
+            cause = request.config.stash.get(INTERRUPTED_KEY, "KeyboardInterrupt")
             entry: dict[str, Any] = {"id": case.id, "outcome": "interrupted", "violations": [], "warnings": []}
             entry.update(tags=list(case.scenario.tags), writes=case.scenario.writes)
-            if problem:
-                entry["error"] = problem
+            entry["error"] = f"interrupted ({cause}) while it ran; its cleanup ran"
+            entry["error"] += f"; {problem}" if problem else ""
             request.config.stash[REPORT_KEY].append(entry)
             raise
-        except BaseException:
-            problem = guard.after()
+        except BaseException as exc:
+            problem = restore(guard)
             if problem:
                 pytest.fail(f"{case.id}: {problem}", pytrace=False)
-            raise
-        problem = guard.after()
+            missing = _replay_miss(exc, graph_settings, default_cassette_name)
+            if not missing:
+                raise
+            request.config.stash.setdefault(BAD_INPUT_KEY, []).append(missing)
+        if missing:  # outside the except block: one line, without vcrpy's exception chained to it
+            pytest.fail(f"{case.id}: {missing}", pytrace=False)
+        problem = restore(guard)
         if problem:
             result.error = f"{result.error}; {problem}" if result.error else problem
+        held = request.config.stash.get(INTERRUPTED_KEY, None)
+        if held:  # a signal came while the tenant was put back: the run ends now that it is
+            cause = held
+            entry = {"id": case.id, "outcome": "interrupted", "violations": [], "warnings": []}
+            entry.update(tags=list(case.scenario.tags), writes=case.scenario.writes)
+            entry["error"] = f"interrupted ({cause}) as it ended; its cleanup and restore ran"
+            entry["error"] += f"; {problem}" if problem else ""
+            request.config.stash[REPORT_KEY].append(entry)
+            raise KeyboardInterrupt(cause)
         request.node.stash[RESULT_KEY] = result
         for warning in result.warnings:
             request.node.user_properties.append(("drift", warning.render()))
@@ -396,10 +470,11 @@ def graph_run(
             max_response_bytes=graph_settings.max_response_bytes,
             health=graph_health,
             variables={"user_without_method": graph_settings.user_without_method or ""},
+            may_send=send_check(graph_settings),
         )
         try:
             return runner.run(case.scenario, case.version, now)
         except ConformanceError as exc:  # e.g. no token could be had
-            pytest.fail(f"{case.id}: {exc}", pytrace=False)
+            pytest.fail(f"{case.id}: {scrub.scrub_text(str(exc))}", pytrace=False)
 
     return run

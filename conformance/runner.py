@@ -44,6 +44,10 @@ class TargetError(ConformanceError):
     """The target could not be reached, or answered in a way no check can read."""
 
 
+class WriteRefused(ConformanceError):
+    """The live-tenant guard refused a write that the scenario's paths did not announce."""
+
+
 class NotApplicable(Exception):  # a verdict, not an error: the case ends as skipped
     """The target's state makes the rest of a case meaningless (a step's ``not_applicable`` status came)."""
 
@@ -169,6 +173,7 @@ class Runner:
         max_response_bytes: int = transport.DEFAULT_MAX_RESPONSE_BYTES,
         health: transport.TargetHealth | None = None,
         variables: dict[str, str] | None = None,
+        may_send: Callable[[str, str], str | None] | None = None,
     ) -> None:
         self.client = client
         self.base_url = base_url.rstrip("/")
@@ -182,6 +187,7 @@ class Runner:
         self.timeout = timeout  # for each exchange, its whole answer included
         self.max_response_bytes = max_response_bytes  # on the wire and decompressed
         self.health = health if health is not None else transport.TargetHealth()  # shared by a run's cases
+        self.may_send = may_send  # the live-tenant guard: why a request must not be sent, or None
         self.variables = dict(variables or {})  # template values the run provides, e.g. user_without_method
 
     def run(self, scenario: Scenario, version: str, now: datetime) -> CaseResult:
@@ -205,7 +211,7 @@ class Runner:
                 self._step(step, context, result, budget)
         except NotApplicable as exc:
             result.not_applicable = str(exc)
-        except (TargetError, SetupError) as exc:
+        except (TargetError, SetupError, WriteRefused) as exc:
             result.error = str(exc)
         finally:
             self._cleanup(scenario, context, result, budget)
@@ -220,7 +226,7 @@ class Runner:
                 return
             try:
                 self._step(step, context, result, budget, cleanup=True)
-            except TargetError as exc:
+            except (TargetError, WriteRefused) as exc:
                 result.error = f"{result.error}; cleanup: {exc}" if result.error else f"cleanup: {exc}"
 
     def _step(
@@ -309,6 +315,9 @@ class Runner:
         url = f"{self.base_url}/{result.version}{path}"
         sent = {"client-request-id": str(uuid.uuid4()), **headers}
         exchange = Exchange(step.name, step.request.method, url, scrub.scrub_headers(sent), body)
+        refused = self.may_send(step.request.method, url) if self.may_send is not None else None
+        if refused:
+            raise WriteRefused(f"refused to send {exchange.method} {exchange.url}: {refused}")
         run_allowance = self.retry_budget * transport.RUN_RETRY_FACTOR
         retries = 0 if cleanup and self.health.throttling else self.max_retries
         gave_up: str | None = None

@@ -40,6 +40,7 @@ TOKEN_PLACEHOLDER = "REDACTED-TOKEN"
 BEARER_PLACEHOLDER = f"Bearer {TOKEN_PLACEHOLDER}"
 PLACEHOLDERS = frozenset({PIN_PLACEHOLDER, IMAGE_PLACEHOLDER, TOKEN_PLACEHOLDER, BEARER_PLACEHOLDER})
 MIN_REMEMBERED = 8  # shorter values would be replaced inside ordinary words and numbers
+MAX_PARSED_VALUES = 200_000  # a body holding more JSON values is scrubbed as text, never parsed
 _BEARER = re.compile(r"Bearer\s+(?!REDACTED-TOKEN\b)[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
 # in a header, a bearer token68 but not an auth-param (``Bearer realm="..."``, ``Bearer error=...``)
 _BEARER_HEADER = re.compile(
@@ -51,6 +52,7 @@ _FORM_SECRET = re.compile(
 )
 # a JSON member in text that is not JSON: a string (perhaps cut off) or a number
 _JSON_MEMBER = re.compile(r'"((?:[^"\\]|\\.){1,64})"(\s*:\s*)("(?:[^"\\]|\\.)*"?|-?[0-9][0-9.eE+-]*)')
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*+"', re.DOTALL)
 _ERROR_OBJECTS = frozenset({"error", "innerError", "innererror", "details"})
 _BOMS = (  # UTF-32 first: its little-endian mark starts with UTF-16's
     (codecs.BOM_UTF32_LE, "utf-32-le"),
@@ -235,12 +237,13 @@ def _json_member(match: re.Match[str]) -> str:
 def scrub_text(text: str, *, ensure_ascii: bool = False) -> str:
     """Scrub a body given as text: JSON members, form fields, and tokens anywhere.
 
-    A leading byte order mark is ignored (and dropped from JSON written back). Text that is not JSON
-    has its JSON-looking secret members replaced all the same, error codes included."""
+    A leading byte order mark is ignored (and dropped from JSON written back). Text that is not JSON,
+    or holds more than :data:`MAX_PARSED_VALUES` values (parsing it would cost far more memory than
+    the text), has its JSON-looking secret members replaced all the same, error codes included."""
     text = str(text)
     candidate = text[1:] if text.startswith("\ufeff") else text
     try:
-        parsed = json.loads(candidate)
+        parsed = json.loads(candidate) if not _many_values(candidate) else None
         scrubbed = scrub_json(parsed) if isinstance(parsed, dict | list) else None
     except (ValueError, RecursionError):
         scrubbed = None
@@ -248,6 +251,16 @@ def scrub_text(text: str, *, ensure_ascii: bool = False) -> str:
         return json.dumps(scrubbed, separators=(",", ":"), ensure_ascii=ensure_ascii)
     text = _FORM_SECRET.sub(lambda m: m.group(1) + TOKEN_PLACEHOLDER, text)
     return _scrub_string(text)
+
+
+def _many_values(text: str) -> bool:
+    """Whether JSON text may hold more than :data:`MAX_PARSED_VALUES` values: commas and ``[``/``{``
+    outside strings (every value but the first of its container follows a comma). Each of those is
+    a character, so shorter text is not scanned."""
+    if len(text) < MAX_PARSED_VALUES:
+        return False
+    bare = _JSON_STRING.sub("", text)
+    return bare.count(",") + bare.count("[") + bare.count("{") >= MAX_PARSED_VALUES
 
 
 def _charset(content_type: str | None) -> str | None:

@@ -1,19 +1,28 @@
-"""Bounded HTTP exchanges: one deadline per exchange, a size cap on every answer, a JSON depth limit,
-and the target's health across the cases of a run.
+"""Bounded HTTP exchanges: one deadline per exchange, a size cap on every answer, limits on the JSON
+parsed, and the target's health across the cases of a run.
 
-- **One deadline** covers the whole exchange, from connecting to the last byte of the body: every
-  phase's socket timeout is the time left (httpcore's ``timeout`` and ``trace`` extensions), and the
-  body is read chunk by chunk against a monotonic clock, so a body that trickles a byte a second
-  ends at the deadline as :class:`Incomplete`.
+- **One deadline** covers the whole exchange, from connecting to the last byte of the body. Below
+  :class:`BoundedTransport` every socket operation (connect, TLS, each write, each read of the status
+  line, the headers, any number of ``1xx`` answers and the body) gets the time left as its timeout,
+  and none starts once the deadline has passed; a server that trickles its headers or sends
+  ``103 Early Hints`` forever ends at the deadline like one that hangs. :func:`exchange` on any other
+  client shrinks each phase's timeout to the time left (httpcore's ``timeout`` and ``trace``
+  extensions) and reads the body chunk by chunk against a monotonic clock, so a body that trickles
+  a byte a second ends at the deadline as :class:`Incomplete`.
 - **A size cap** holds on the wire and after decompression: raw bytes are counted as they come, and
-  gzip and deflate are decoded here, incrementally, with bounded output, so a compression bomb
-  costs at most the cap in memory. A ``Content-Length`` over the cap stops the exchange before
-  the body is read. Other encodings are not requested and are read as they are.
-- **A depth limit** (:data:`MAX_JSON_DEPTH`) is checked by a scan that ignores brackets inside
-  strings, before the JSON is parsed: a deeply nested answer is :class:`TooDeep`, never a crash.
-- :class:`TargetHealth` counts consecutive transport failures and throttled answers across cases;
-  after :data:`UNREACHABLE_AFTER` failures (or :data:`THROTTLED_AFTER` answers still 429/503 after
-  their retries) it says why the rest of the run must not be sent.
+  gzip (``x-gzip`` too) and deflate are decoded here, incrementally, with bounded output, so a
+  compression bomb costs at most the cap in memory. A ``Content-Length`` over the cap stops the
+  exchange before the body is read. Only those codings are asked for. An answer in another one
+  keeps its ``Content-Encoding`` below a client (so a recording drops the body it cannot read and
+  scrub) and :func:`exchange` refuses it as ``httpx.DecodingError``; ``br`` and ``zstd``, which
+  httpx itself could inflate without a bound, are refused by :class:`BoundedTransport` already.
+- **JSON limits** are checked by a scan that ignores brackets and commas inside strings, before
+  the JSON is parsed: an answer nested deeper than :data:`MAX_JSON_DEPTH` is :class:`TooDeep`, one
+  holding more than :data:`MAX_JSON_VALUES` values :class:`TooMany`; neither is ever parsed.
+- :class:`TargetHealth` counts transport failures and throttled answers across cases; after
+  :data:`UNREACHABLE_AFTER` failures in a row, or :data:`UNREACHABLE_TOTAL` in the run (or
+  :data:`THROTTLED_AFTER` answers still 429/503 after their retries) it says why the rest of the
+  run must not be sent.
 
 :func:`exchange` is the one call for a bounded request on any ``httpx.Client``;
 :class:`BoundedTransport` puts the same limits below every request of a client (and below vcrpy,
@@ -27,6 +36,7 @@ import re
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any
@@ -37,10 +47,15 @@ import httpx
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 MAX_JSON_DEPTH = 64
+MAX_JSON_VALUES = 200_000  # values (objects, arrays, members, items) in one answer: far above any Graph answer
 UNREACHABLE_AFTER = 2  # consecutive transport failures that make the target unreachable
+UNREACHABLE_TOTAL = 4  # transport failures in one run that make the target unreachable, however spread
 THROTTLED_AFTER = 2  # consecutive answers still 429/503 after their retries that stop the run
 RUN_RETRY_FACTOR = 2.0  # a run may wait on Retry-After for at most this many per-case budgets
 ACCEPT_ENCODING = "gzip, deflate"  # the encodings decoded here, with bounded output
+DECODED_CODINGS = {"gzip": "gzip", "x-gzip": "gzip", "deflate": "deflate"}  # coding -> how it is decoded
+UNBOUNDED_CODINGS = frozenset({"br", "zstd"})  # httpx would inflate these without a bound: refused
+_WRITE_PIECE = 16 * 1024  # a request body is written in pieces, each under the time left
 MAX_BYTES_OPTION = "--max-response-bytes"
 _SHORTEST_WAIT = 0.001  # a socket timeout of 0 would mean "do not block"
 
@@ -74,11 +89,24 @@ class TooLarge(httpx.HTTPError):
 
 
 class TooDeep(ValueError):
-    """JSON nested deeper than the limit."""
+    """JSON nested deeper than the limit; ``expected`` and ``got`` say it as a violation does."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
+        self.expected = f"JSON nesting at most {limit} levels"
+        self.got = f"more than {limit} levels"
         super().__init__(f"JSON nested more than {limit} levels deep")
+
+
+class TooMany(TooDeep):
+    """JSON holding more values than the limit (a :class:`TooDeep` to callers that catch only that:
+    it is refused before parsing just the same)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.expected = f"JSON of at most {limit} values"
+        self.got = f"more than {limit} values"
+        self.args = (f"JSON holding more than {limit} values",)
 
 
 class Deadline:
@@ -118,10 +146,92 @@ class Deadline:
         return {**extensions, "timeout": timeouts, "trace": trace}
 
 
+_CURRENT: ContextVar[Deadline | None] = ContextVar("conformance_transport_deadline", default=None)
+
+
+class _Bounded:
+    """While active, every socket operation below a :class:`BoundedTransport` respects ``deadline``."""
+
+    def __init__(self, deadline: Deadline | None) -> None:
+        self.deadline = deadline
+        self.token: Any = None
+
+    def __enter__(self) -> None:
+        self.token = _CURRENT.set(self.deadline)
+
+    def __exit__(self, *exc: object) -> None:
+        _CURRENT.reset(self.token)
+
+
+def _time_left(timeout: float | None, late: type[httpcore.TimeoutException]) -> float | None:
+    """``timeout`` capped at what is left of the current exchange; ``late`` is raised once nothing is."""
+    deadline = _CURRENT.get()
+    if deadline is None:
+        return timeout
+    left = deadline.remaining()
+    if left <= 0:
+        raise late(f"no answer within {deadline.seconds:g}s")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every read and write ends by the current exchange's deadline."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self.inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self.inner.read(max_bytes, _time_left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        # one write may block on each piece: a reader that drains a byte at a time cannot stretch it
+        for start in range(0, len(buffer), _WRITE_PIECE):
+            self.inner.write(buffer[start : start + _WRITE_PIECE], _time_left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def start_tls(self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None) -> Any:
+        inner = self.inner.start_tls(ssl_context, server_hostname, _time_left(timeout, httpcore.ConnectTimeout))
+        return _DeadlineStream(inner)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self.inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """httpcore's network backend, its connections bounded by the current exchange's deadline."""
+
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+        self.inner = inner
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        left = _time_left(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self.inner.connect_tcp(host, port, left, local_address, socket_options))
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
+        left = _time_left(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self.inner.connect_unix_socket(path, left, socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        left = _time_left(None, httpcore.ConnectTimeout)
+        self.inner.sleep(seconds if left is None else min(seconds, left))
+
+
 class _Inflater:
     """One zlib layer (gzip or deflate), decoded with bounded output."""
 
     def __init__(self, encoding: str) -> None:
+        encoding = DECODED_CODINGS[encoding]
         self.encoding = encoding
         self.started = False
         self.decoder = zlib.decompressobj(zlib.MAX_WBITS | 16 if encoding == "gzip" else zlib.MAX_WBITS)
@@ -155,10 +265,12 @@ def decoded_chunks(
     """The decoded body from raw chunks: under the deadline, at most ``max_bytes`` on the wire and decoded.
 
     Raises :class:`Incomplete` when the deadline passes (or a read times out) before the end, and
-    :class:`TooLarge` as soon as either count passes the cap; a gzip or deflate answer is decoded
-    here, so memory stays within the cap whatever the compression ratio.
+    :class:`TooLarge` as soon as either count passes the cap; gzip and deflate layers are decoded
+    here, so memory stays within the cap whatever the compression ratio. Layers are undone from the
+    last applied; from the first coding that is not decoded here on, the bytes are passed on as
+    they are (see :func:`split_codings`).
     """
-    layers = [_Inflater(e) for e in reversed(_encodings(encoding)) if e in ("gzip", "deflate")]
+    layers = [_Inflater(e) for e in split_codings(encoding)[1]]
     wire = decoded = 0
 
     def too_large(where: str) -> TooLarge:
@@ -211,6 +323,20 @@ def _decode_or_fail(decode: Callable[[bytes], bytes], data: bytes, encoding: str
 
 def _encodings(header: str) -> list[str]:
     return [e.strip().lower() for e in header.split(",") if e.strip() and e.strip().lower() != "identity"]
+
+
+def split_codings(header: str) -> tuple[list[str], list[str]]:
+    """A ``Content-Encoding`` value as (the codings left as they are, in header order; the codings
+    decoded here, the last applied first).
+
+    Codings are undone from the last applied; the first one that is not gzip, ``x-gzip`` or deflate
+    stops the decoding, and it and every coding applied before it stay on the answer.
+    """
+    left = _encodings(header)
+    decoded: list[str] = []
+    while left and left[-1] in DECODED_CODINGS:
+        decoded.append(left.pop())
+    return left, decoded
 
 
 def declared_too_large(headers: httpx.Headers | dict[str, str], max_bytes: int) -> str | None:
@@ -267,8 +393,9 @@ def exchange(
 
     An answer over the cap comes back with ``refused`` set (its body unread, the connection
     closed); a timeout, an incomplete body or a connection failure raises ``httpx.HTTPError``
-    (:class:`Incomplete` for a body that did not end in time). Redirects are never followed.
-    ``auth=False`` sends no credentials.
+    (:class:`Incomplete` for a body that did not end in time), and a body in a content coding that
+    is not decoded here ``httpx.DecodingError``. Redirects are never followed. ``auth=False`` sends
+    no credentials.
     """
     deadline = Deadline(timeout)
     sent = {"Accept-Encoding": ACCEPT_ENCODING, **(headers or {})}
@@ -276,13 +403,17 @@ def exchange(
     request.extensions = deadline.arm(request.extensions)
     extra: dict[str, Any] = {} if auth else {"auth": None}
     try:
-        response = client.send(request, stream=True, follow_redirects=False, **extra)
+        with _Bounded(deadline):  # a BoundedTransport below keeps every socket operation within it
+            response = client.send(request, stream=True, follow_redirects=False, **extra)
     except TooLarge as exc:  # a BoundedTransport below refused the answer
         return Answer(exc.status or 0, httpx.Headers({"content-type": exc.content_type}), b"", exc.got)
     try:
         declared = declared_too_large(response.headers, max_bytes)
         if declared:
             return Answer(response.status_code, response.headers, b"", declared)
+        undecoded = ", ".join(split_codings(response.headers.get("content-encoding", ""))[0])
+        if undecoded:
+            raise httpx.DecodingError(f"the body is in content coding {undecoded}, which is not decoded here")
         if response.is_stream_consumed:  # an in-memory transport built the answer with its content
             content = response.content
             if len(content) > max_bytes:
@@ -305,7 +436,7 @@ def exchange(
         response.close()
 
 
-# --- JSON with a depth limit ----------------------------------------------------------------------
+# --- JSON within limits ---------------------------------------------------------------------------
 
 _STRINGS = re.compile(r'"(?:[^"\\]|\\.)*+"', re.DOTALL)
 _NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
@@ -321,7 +452,24 @@ def nesting_depth_exceeds(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
     answers: the skeleton of brackets is reduced level by level (a few dozen levels at most), and
     only what does not reduce is measured exactly, in one pass.
     """
-    skeleton = _NOT_BRACKETS.sub("", _STRINGS.sub("", text)).translate(_FOLD)
+    return _nested_deeper(_STRINGS.sub("", text), limit)
+
+
+def value_count(text: str) -> int:
+    """An upper bound on the values in JSON text (objects, arrays, members, items, the top value).
+
+    Every value but the first of its array or object follows a comma, and every first one opens
+    with its container: commas and ``[``/``{`` outside strings, plus one. Counting is a few passes
+    over the text in C, no parsing."""
+    return _values(_STRINGS.sub("", text))
+
+
+def _values(bare: str) -> int:
+    return bare.count(",") + bare.count("[") + bare.count("{") + 1
+
+
+def _nested_deeper(bare: str, limit: int) -> bool:
+    skeleton = _NOT_BRACKETS.sub("", bare).translate(_FOLD)
     reduced = skeleton
     for _ in range(min(limit, _REDUCTIONS)):
         if not reduced:
@@ -335,12 +483,16 @@ def nesting_depth_exceeds(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
     return max(accumulate(map(_STEP.__getitem__, skeleton.encode("ascii"))), default=0) > limit
 
 
-def parse_json(text: str, max_depth: int = MAX_JSON_DEPTH) -> Any:
-    """``json.loads`` that refuses nesting deeper than ``max_depth`` with :class:`TooDeep`, never RecursionError.
+def parse_json(text: str, max_depth: int = MAX_JSON_DEPTH, max_values: int = MAX_JSON_VALUES) -> Any:
+    """``json.loads`` within limits, checked before parsing: more than ``max_values`` values is
+    :class:`TooMany`, nesting deeper than ``max_depth`` :class:`TooDeep`, never RecursionError.
 
     Raises ``ValueError`` for text that is not JSON.
     """
-    if nesting_depth_exceeds(text, max_depth):
+    bare = _STRINGS.sub("", text)
+    if _values(bare) > max_values:
+        raise TooMany(max_values)
+    if _nested_deeper(bare, max_depth):
         raise TooDeep(max_depth)
     try:
         return json.loads(text)
@@ -356,16 +508,26 @@ class TargetHealth:
 
     ``failure`` counts a transport failure (no connection, a timeout, an incomplete answer);
     ``answered`` an answer, ``throttled=True`` when it was still 429/503 after its retries. After
-    :data:`UNREACHABLE_AFTER` failures in a row the target is ``unreachable``; after
-    :data:`THROTTLED_AFTER` throttled answers in a row it is ``throttling``. Either is final for
-    the run, and :attr:`stop_reason` says why nothing more is sent. ``retry_slept`` is the run's
-    total wait on Retry-After, which :meth:`may_wait` caps.
+    :data:`UNREACHABLE_AFTER` failures in a row, or :data:`UNREACHABLE_TOTAL` in the run however
+    many answers came between them (a target that hangs on every other request), the target is
+    ``unreachable``; after :data:`THROTTLED_AFTER` throttled answers in a row it is ``throttling``.
+    Either is final for the run, and :attr:`stop_reason` says why nothing more is sent. A hung
+    target so costs about two timeouts, an intermittently hung one about four. ``retry_slept`` is
+    the run's total wait on Retry-After, which :meth:`may_wait` caps.
     """
 
-    def __init__(self, *, unreachable_after: int = UNREACHABLE_AFTER, throttled_after: int = THROTTLED_AFTER) -> None:
+    def __init__(
+        self,
+        *,
+        unreachable_after: int = UNREACHABLE_AFTER,
+        throttled_after: int = THROTTLED_AFTER,
+        unreachable_total: int = UNREACHABLE_TOTAL,
+    ) -> None:
         self.unreachable_after = unreachable_after
+        self.unreachable_total = unreachable_total
         self.throttled_after = throttled_after
         self.failures = 0  # transport failures in a row
+        self.total_failures = 0  # transport failures in the run
         self.last_failure: str | None = None
         self.unreachable: str | None = None  # the failure that made the target unreachable
         self.throttled = 0  # answers still 429/503 after their retries, in a row
@@ -375,9 +537,14 @@ class TargetHealth:
     def failure(self, description: str) -> None:
         """A request got no complete answer."""
         self.failures += 1
+        self.total_failures += 1
         self.last_failure = description
-        if self.failures >= self.unreachable_after and self.unreachable is None:
+        if self.unreachable is not None:
+            return
+        if self.failures >= self.unreachable_after:
             self.unreachable = description
+        elif self.total_failures >= self.unreachable_total:
+            self.unreachable = f"{self.total_failures} transport failures in this run, the last: {description}"
 
     def answered(self, *, throttled: bool = False) -> None:
         """A request got an answer; ``throttled`` when it was still 429/503 after its retries."""
@@ -410,6 +577,17 @@ class TargetHealth:
 # --- the same limits below a client ---------------------------------------------------------------
 
 
+def _read_within(deadline: Deadline, stream: Iterable[bytes]) -> Iterator[bytes]:
+    """The chunks of an httpcore body stream, every read of it bounded by ``deadline``."""
+    iterator = iter(stream)
+    while True:
+        with _Bounded(deadline):
+            chunk = next(iterator, None)
+        if chunk is None:
+            return
+        yield chunk
+
+
 class _BoundedStream:
     """An httpcore body stream read under a deadline and the cap, decoded."""
 
@@ -430,18 +608,33 @@ class _BoundedStream:
             close()
 
 
+def _asks_only_for_decoded(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether every ``Accept-Encoding`` of a request names only codings decoded here (or ``identity``)."""
+    asked = (c.split(b";")[0].strip() for k, v in headers if k.lower() == b"accept-encoding" for c in v.split(b","))
+    return all(c.decode("latin-1").lower() in (*DECODED_CODINGS, "identity", "") for c in asked)
+
+
 class _BoundedPool:
-    """Wraps an httpcore pool: every request gets a deadline, every answer the cap and decoding."""
+    """Wraps an httpcore pool: every request gets a deadline that bounds each socket operation of its
+    exchange, every answer the cap and decoding."""
 
     def __init__(self, pool: Any, timeout: float, max_bytes: int) -> None:
         self.pool = pool
         self.timeout = timeout
         self.max_bytes = max_bytes
+        pool._network_backend = _DeadlineBackend(pool._network_backend)  # every connection it opens
 
     def handle_request(self, request: httpcore.Request) -> httpcore.Response:
         deadline = Deadline(self.timeout)
+        outer = _CURRENT.get()  # the deadline of an exchange() above, when it ends first
+        if outer is not None and outer.end < deadline.end:
+            deadline = outer
         request.extensions = deadline.arm(request.extensions)
-        response = self.pool.handle_request(request)
+        if not _asks_only_for_decoded(request.headers):
+            request.headers = [(k, v) for k, v in request.headers if k.lower() != b"accept-encoding"]
+            request.headers.append((b"Accept-Encoding", ACCEPT_ENCODING.encode("ascii")))
+        with _Bounded(deadline):
+            response = self.pool.handle_request(request)
         headers = httpx.Headers(response.headers)
         status = response.status
         content_type = headers.get("content-type", "")
@@ -449,8 +642,13 @@ class _BoundedPool:
         if declared:
             response.close()
             raise TooLarge(self.max_bytes, declared, status, content_type)
+        left = split_codings(headers.get("content-encoding", ""))[0]
+        unbounded = ", ".join(sorted(UNBOUNDED_CODINGS.intersection(left)))
+        if unbounded:
+            response.close()
+            raise httpx.DecodingError(f"the body is in content coding {unbounded}, which is not decoded here")
         chunks = decoded_chunks(
-            response.stream,
+            _read_within(deadline, response.stream),
             encoding=headers.get("content-encoding", ""),
             max_bytes=self.max_bytes,
             deadline=deadline,
@@ -458,6 +656,8 @@ class _BoundedPool:
             content_type=content_type,
         )
         kept = [(k, v) for k, v in response.headers if k.lower() not in (b"content-encoding", b"content-length")]
+        if left:  # not decoded here: the coding stays, so whoever reads the body knows it is encoded
+            kept.append((b"Content-Encoding", ", ".join(left).encode("latin-1")))
         return httpcore.Response(
             status, headers=kept, content=_BoundedStream(response.stream, chunks), extensions=response.extensions
         )
@@ -478,8 +678,10 @@ class BoundedTransport(httpx.HTTPTransport):
 
     For ``httpx.Client(transport=BoundedTransport(timeout=..., max_bytes=...))``: a body that does
     not end in time raises :class:`Incomplete`, one over the cap :class:`TooLarge` (both
-    ``httpx.HTTPError``), whoever reads it (the runner, the guard, vcrpy while it records). Answers
-    come decoded, without ``Content-Encoding``.
+    ``httpx.HTTPError``), whoever reads it (the runner, the guard, vcrpy while it records); the
+    status line and headers are bounded as well (no ``1xx`` or trickle outlasts the deadline).
+    Answers come decoded, without ``Content-Encoding``, unless in a coding not decoded here, which
+    then stays on the answer; every request asks for :data:`ACCEPT_ENCODING` only.
     """
 
     def __init__(

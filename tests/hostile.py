@@ -7,9 +7,13 @@ that forgets it cannot leave it running. ``python -m tests.hostile MODE`` serves
 Ctrl-C, for trying the command line by hand.
 
 Modes (see :data:`MODES`): ``hang`` (accept, never answer), ``trickle`` (a chunked JSON body, one
-byte a second), ``gzip-bomb`` (about 1 MB of gzip that inflates to 1 GiB), ``huge-length`` and
+byte a second), ``header-trickle`` (the status line, then a header a byte every half second),
+``info-storm`` (``103 Early Hints`` every half second, never a final answer), ``flaky`` (hangs on
+every other request, answers the others with a 500 error envelope), ``gzip-bomb`` (about 1 MB of gzip that inflates to 1 GiB), ``huge-length`` and
 ``huge-chunked`` (200 MiB, announced by Content-Length or chunked), ``deep-json`` (arrays nested
-1000 deep), ``bom-json`` (JSON behind a UTF-8 byte order mark, with a planted PIN and QR image),
+1000 deep), ``many-values`` (16 MiB less 16 bytes of ``[{},{},...]``: under the size cap, millions
+of values), ``x-gzip`` (a gzipped body with a planted PIN and QR image, labelled ``x-gzip``),
+``odd-coding`` (the same gzip bytes labelled with a coding nobody decodes), ``bom-json`` (JSON behind a UTF-8 byte order mark, with a planted PIN and QR image),
 ``token-echo`` (echoes the Authorization header in ``x-echo``), ``redirect`` (302 to another
 loopback server), ``storm-429`` and ``storm-503`` (always, with ``Retry-After: 1``), ``ok``
 (a plain ``{}``, the redirect's destination), and ``dead`` (a loopback port nobody listens on).
@@ -17,13 +21,15 @@ loopback server), ``storm-429`` and ``storm-503`` (always, with ``Retry-After: 1
 :data:`CASES` is the corpus as a user meets it: ``graph-conformance run`` against each target, and
 :func:`run_case` runs one through a small wrapper process that reports the run's peak RSS, and
 collects its exit code, wall time and every artefact it wrote (output, JSON report, JUnit XML,
-cassettes). ``tests/test_hostile.py`` asserts on them; ``benchmarks/hostile.py`` prints them.
+cassettes, and every recorded body that decompresses, decompressed: a secret hidden in gzip bytes
+is still a secret). ``tests/test_hostile.py`` asserts on them; ``benchmarks/hostile.py`` prints them.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import gzip
 import json
 import os
 import signal
@@ -39,10 +45,16 @@ from pathlib import Path
 MODES = (
     "hang",
     "trickle",
+    "header-trickle",
+    "info-storm",
+    "flaky",
     "gzip-bomb",
     "huge-length",
     "huge-chunked",
     "deep-json",
+    "many-values",
+    "x-gzip",
+    "odd-coding",
     "bom-json",
     "token-echo",
     "redirect",
@@ -58,6 +70,10 @@ MAX_CONNECTIONS = 2000
 MAX_HEAD = 64 * 1024
 MAX_REQUEST_BODY = 1024 * 1024
 TRICKLE_BYTES = 600  # one a second: ten minutes at most
+HEADER_TRICKLE_BYTES = 1200  # one every half second: ten minutes at most
+EARLY_HINTS = 1200  # one every half second: ten minutes at most
+MANY_VALUES_BYTES = 16 * 1024 * 1024 - 16
+ODD_CODING = "x-hostile"
 HUGE_BYTES = 200 * 1024 * 1024
 BOMB_INFLATED = 1024 * 1024 * 1024
 DEEP = 1000
@@ -72,6 +88,23 @@ def gzip_bomb() -> bytes:
     parts = [compressor.compress(zeros) for _ in range(BOMB_INFLATED // _MiB)]
     parts.append(compressor.flush())
     return b"".join(parts)
+
+
+@functools.cache
+def many_values() -> bytes:
+    """``[{},{},...]`` of :data:`MANY_VALUES_BYTES` bytes: about 5.6 million empty objects."""
+    count = (MANY_VALUES_BYTES - 1) // 3
+    return b"[" + b"{}," * (count - 1) + b"{}]"
+
+
+def planted_method() -> bytes:
+    """A QR code + PIN method as JSON, its PIN and image the planted secrets."""
+    body = {
+        "id": "planted-method",
+        "pin": {"code": PLANTED_PIN},
+        "standardQRCode": {"id": "q1", "image": {"binaryValue": PLANTED_IMAGE}},
+    }
+    return json.dumps(body).encode()
 
 
 @dataclass
@@ -106,6 +139,7 @@ class HostileServer:
         self.connections: list[socket.socket] = []
         self.threads: list[threading.Thread] = []
         self.lock = threading.Lock()
+        self.requests = 0  # requests read so far (``flaky`` hangs on the first, third, ...)
         self.acceptor = threading.Thread(target=self._accept, name=f"hostile-{mode}", daemon=True)
 
     @property
@@ -116,6 +150,8 @@ class HostileServer:
     def __enter__(self) -> HostileServer:
         if self.mode == "gzip-bomb":
             gzip_bomb()
+        if self.mode == "many-values":
+            many_values()
         if self.mode != "dead":
             self.acceptor.start()
         return self
@@ -159,7 +195,9 @@ class HostileServer:
             with self.lock:
                 if len(self.seen) < 10_000:
                     self.seen.append(seen)
-            self._answer(conn, seen)
+                self.requests += 1
+                number = self.requests
+            self._answer(conn, seen, number)
         except OSError:
             pass  # the client went away: that is what clients under attack do
         finally:
@@ -187,10 +225,24 @@ class HostileServer:
             rest += chunk
         return Seen(method, path, headers)
 
-    def _answer(self, conn: socket.socket, seen: Seen) -> None:
+    def _answer(self, conn: socket.socket, seen: Seen, number: int) -> None:
         mode = self.mode
-        if mode == "hang":
+        if mode == "hang" or (mode == "flaky" and number % 2 == 1):
             self.stop.wait(self.lifetime)
+        elif mode == "flaky":
+            envelope = {"error": {"code": "InternalServerError", "message": "try again"}}
+            _send_json(conn, 500, json.dumps(envelope).encode())
+        elif mode == "header-trickle":
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Slow: ")
+            for _ in range(HEADER_TRICKLE_BYTES):
+                if self.stop.wait(0.5):
+                    return
+                conn.sendall(b"a")
+        elif mode == "info-storm":
+            for _ in range(EARLY_HINTS):
+                conn.sendall(b"HTTP/1.1 103 Early Hints\r\nLink: </hint>; rel=preload\r\n\r\n")
+                if self.stop.wait(0.5):
+                    return
         elif mode == "trickle":
             conn.sendall(_head(200, {"Content-Type": "application/json", "Transfer-Encoding": "chunked"}))
             for _ in range(TRICKLE_BYTES):
@@ -217,14 +269,14 @@ class HostileServer:
                 conn.sendall(b"0\r\n\r\n")
         elif mode == "deep-json":
             _send_json(conn, 200, ("[" * DEEP + "]" * DEEP).encode())
+        elif mode == "many-values":
+            _send_json(conn, 200, many_values())
+        elif mode in ("x-gzip", "odd-coding"):
+            coding = "x-gzip" if mode == "x-gzip" else ODD_CODING
+            _send_json(conn, 200, gzip.compress(planted_method()), extra={"Content-Encoding": coding})
         elif mode == "bom-json":
-            body = {
-                "id": "bom-method",
-                "pin": {"code": PLANTED_PIN},
-                "standardQRCode": {"id": "q1", "image": {"binaryValue": PLANTED_IMAGE}},
-            }
             status = 201 if seen.method in ("PUT", "POST") else 200
-            _send_json(conn, status, b"\xef\xbb\xbf" + json.dumps(body).encode(), "application/json; charset=utf-8")
+            _send_json(conn, status, b"\xef\xbb\xbf" + planted_method(), "application/json; charset=utf-8")
         elif mode == "token-echo":
             echoed = {"x-echo": seen.headers.get("authorization", "")}
             _send_json(conn, 200, b'{"id": "echo"}', extra=echoed)
@@ -238,7 +290,14 @@ class HostileServer:
             _send_json(conn, 200, b"{}")
 
 
-_REASONS = {200: "OK", 201: "Created", 302: "Found", 429: "Too Many Requests", 503: "Service Unavailable"}
+_REASONS = {
+    200: "OK",
+    201: "Created",
+    302: "Found",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 
 def _head(status: int, headers: dict[str, str], length: int | None = None) -> bytes:
@@ -289,6 +348,7 @@ class Case:
     bomb: bool = False  # the peak RSS must stay under RSS_LIMIT_MB
     seconds: float = 4 * TIMEOUT + 15  # wall-time bound (startup included)
     says: str = ""  # a line the output must hold
+    sent_at_most: int = 2  # cases of a whole-catalogue run that may be sent before the rest is not run
 
     @property
     def id(self) -> str:
@@ -300,11 +360,30 @@ CASES = (
     Case("hang", "hang", None, says="not run: target unreachable (no answer within 2s (ReadTimeout))"),
     Case("dead port", "dead", None, says="not run: target unreachable (ConnectError"),
     Case("trickle", "trickle", says="no complete answer within 2s (received"),
+    Case("header trickle", "header-trickle", says="not run: target unreachable (no answer within 2s (ReadTimeout))"),
+    Case("1xx storm", "info-storm", says="not run: target unreachable (no answer within 2s (ReadTimeout))"),
+    Case(
+        "hangs every other time",
+        "flaky",
+        None,
+        seconds=5 * TIMEOUT + 10,
+        says="not run: target unreachable (4 transport failures in this run, the last: no answer within 2s",
+        sent_at_most=8,
+    ),
     Case("gzip bomb", "gzip-bomb", bomb=True, says="got more than 16 MiB (decoded)"),
     Case("gzip bomb, recording", "gzip-bomb", record=True, bomb=True, says="got more than 16 MiB (decoded)"),
     Case("huge, Content-Length", "huge-length", bomb=True, says="209715200 bytes (wire, announced by Content-Length)"),
     Case("huge, chunked", "huge-chunked", bomb=True, says="got more than 16 MiB (wire)"),
     Case("deep JSON", "deep-json", says="expected JSON nesting at most 64 levels, got more than 64 levels"),
+    Case("many values", "many-values", bomb=True, says="got more than 200000 "),
+    Case("many values, recording", "many-values", record=True, bomb=True, says="got more than 200000 "),
+    Case("x-gzip", "x-gzip", record=True, says="policy-read[beta]"),
+    Case(
+        "unknown coding",
+        "odd-coding",
+        record=True,
+        says="DecodingError: the body is in content coding x-hostile, which is not decoded here",
+    ),
     Case("BOM JSON", "bom-json", record=True, says="policy-read[beta]"),
     Case("token echo", "token-echo", "policy-read", record=True, token=PLANTED_TOKEN, says="policy-read[beta]"),
     Case("redirect", "redirect", says="status: expected 200, got 302"),
@@ -375,8 +454,31 @@ def run_case(case: Case, workdir: Path, env: dict[str, str] | None = None) -> Ou
     for path in (report, junit, *sorted(cassettes.glob("*"))):
         if path.is_file():
             artefacts[path.name] = path.read_text(encoding="utf-8", errors="replace")
+            if path.suffix == ".yaml":
+                for number, body in enumerate(decompressed_bodies(path.read_text(encoding="utf-8"))):
+                    artefacts[f"{path.name} (body {number}, decompressed)"] = body
     peak = int(rss.read_text()) / 1024 if rss.is_file() else float("nan")
     return Outcome(case, process.returncode, seconds, peak, stdout, stderr, artefacts, seen, redirected)
+
+
+def decompressed_bodies(cassette: str, limit: int = 16 * _MiB) -> list[str]:
+    """Every response body of a cassette that is gzip or zlib data, decompressed (at most ``limit`` bytes)."""
+    import yaml
+
+    try:
+        loaded = yaml.safe_load(cassette)
+    except yaml.YAMLError:
+        return []
+    bodies = []
+    for interaction in (loaded or {}).get("interactions", []):
+        body = interaction.get("response", {}).get("body", {}).get("string")
+        raw = body.encode("latin-1", "replace") if isinstance(body, str) else body
+        try:
+            inflated = zlib.decompressobj(zlib.MAX_WBITS | 32).decompress(raw or b"", limit)  # gzip or zlib
+        except zlib.error:
+            continue
+        bodies.append(inflated.decode("utf-8", "replace"))
+    return bodies
 
 
 def main(argv: list[str]) -> int:

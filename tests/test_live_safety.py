@@ -152,3 +152,42 @@ def test_policy_writes_restore_a_non_default_policy_exactly(impostor: GraphImpos
     assert policy_writes, "the policy scenarios ran"
     assert state(app) == before
     assert result.returncode == 0, result.stdout[-3000:]
+
+
+def test_a_replay_of_a_live_target_is_guarded_and_sends_nothing(impostor: GraphImpostor, tmp_path: Path) -> None:
+    put_method(impostor.mock.config.app, TESTER)
+    before = state(impostor.mock.config.app)
+    for spelling in ("https://graph.microsoft.com:443", "https://GRAPH.microsoft.com"):
+        result = run(impostor, spelling, "--record-mode", "none", "--cassette-dir", "empty", cwd=tmp_path)
+        assert "may write: nothing (no --allow-writes)" in result.stdout
+        assert result.returncode == 2  # nothing recorded to replay: bad input, said once per case
+    assert impostor.requests == [] and state(impostor.mock.config.app) == before
+
+
+def test_a_write_the_paths_did_not_announce_is_refused_as_it_is_sent(impostor: GraphImpostor, tmp_path: Path) -> None:
+    app = impostor.mock.config.app
+    put_method(app, DEFAULT_USER)  # the token's owner, whom the dot segments below would reach
+    before = state(app)
+    sneaky = tmp_path / "sneaky.yaml"
+    sneaky.write_text(
+        "id: sneaky\ntitle: t\ndocs: [a.md]\nversions: [beta]\nwrites: true\nsteps:\n"
+        "  - request: {method: DELETE, path: '/users/{user}/../../me/authentication/qrCodePinMethod'}\n"
+        "    expect: {status: 204}\n"
+        "  - request: {method: DELETE, path: '/users/{user}/%2e%2e/victim/authentication/qrCodePinMethod'}\n"
+        "    expect: {status: 204}\n"
+    )
+    flags = ["--allow-writes", "--allowed-users", TESTER, "--scenarios", str(sneaky)]
+    result = run(impostor, "https://graph.microsoft.com", *flags, cwd=tmp_path)
+    assert impostor.writes == [] and state(app) == before
+    assert "refused to send DELETE" in result.stdout and "dot segments or escapes" in result.stdout
+    assert result.returncode == 1
+
+
+def test_me_scenarios_leave_the_token_owner_as_they_found_them(impostor: GraphImpostor, tmp_path: Path) -> None:
+    app = impostor.mock.config.app
+    before = state(app)
+    flags = ["--allow-writes", "--allowed-users", f"{TESTER},me", "-k", "me-qr-and-pin or method-lifecycle-me"]
+    result = run(impostor, "https://graph.microsoft.com", *flags, cwd=tmp_path)
+    assert {path.split("/")[2] for _, path in impostor.writes} == {"me"}
+    assert state(app) == before
+    assert result.returncode == 0, result.stdout[-3000:]

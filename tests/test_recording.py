@@ -109,4 +109,6 @@ def test_replay_without_a_cassette_fails_clearly_and_sends_nothing(pytester: pyt
         "needs-a-token",
     )
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*CannotOverwriteExistingCassetteException*"])
+    result.stdout.fnmatch_lines(["*cassette empty/method-needs-a-token--beta.yaml holds no answer for a request*"])
+    assert "Traceback" not in result.stdout.str() and "During handling" not in result.stdout.str()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR  # a missing recording is bad input

@@ -174,3 +174,60 @@ def test_run_reads_the_token_from_standard_input_and_never_shows_it(tmp_path: Pa
     for result in (accepted, refused):
         assert secret not in result.stdout + result.stderr
     assert secret not in (tmp_path / "r.json").read_text()
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1", "1e10"])
+def test_timeouts_must_be_finite_and_sane(value: str, tmp_path: Path) -> None:
+    result = cli("run", "--base-url", "http://127.0.0.1:9", "--timeout", value, cwd=tmp_path)
+    assert result.returncode == 2 and "--graph-timeout" in result.stderr
+
+
+def test_a_look_alike_of_localhost_is_not_loopback() -> None:
+    settings = resolve({"base_url": "http://\u2113ocalhost:8000", "user": "u"}, {}, environ={})
+    assert not settings.is_loopback and settings.guarded
+
+
+def test_a_password_in_the_base_url_is_never_sent_nor_shown(tmp_path: Path) -> None:
+    from conformance.mock import create_app
+    from conformance.mock.serve import BackgroundServer
+
+    with BackgroundServer(create_app()) as server:
+        url = server.url.replace("http://", "http://alice:hunter2pw-canary@")
+        args = ["run", "--base-url", url, "-k", "needs-a-token", "--report-json", "r.json", "--junitxml", "j.xml"]
+        result = cli(*args, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-2000:]  # the no-credentials step really sent none
+    for text in (result.stdout, result.stderr, (tmp_path / "r.json").read_text(), (tmp_path / "j.xml").read_text()):
+        assert "hunter2pw-canary" not in text
+
+
+def test_an_environment_proxy_never_sees_a_loopback_target(tmp_path: Path) -> None:
+    import os
+
+    from conformance.mock import create_app
+    from conformance.mock.serve import BackgroundServer
+
+    seen = []
+
+    async def recorder(scope, receive, send):  # type: ignore[no-untyped-def]
+        seen.append(scope.get("path"))
+        await send({"type": "http.response.start", "status": 502, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    with BackgroundServer(recorder) as proxy, BackgroundServer(create_app()) as server:
+        env = {**os.environ, "HTTP_PROXY": proxy.url, "HTTPS_PROXY": proxy.url, "NO_PROXY": ""}
+        result = subprocess.run(
+            [sys.executable, "-m", "conformance", "run", "--base-url", server.url, "-k", "policy-read"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert seen == []
+
+
+def test_a_run_that_checked_nothing_exits_2(tmp_path: Path) -> None:
+    result = cli("run", "--read-only", "-k", "policy-update", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "nothing was checked: all 2 selected cases were skipped" in result.stdout

@@ -15,9 +15,8 @@ from typing import Any
 import pytest
 
 from conformance.config import Settings
+from conformance.plugin import BAD_INPUT_KEY as UNREADABLE_KEY
 from conformance.plugin import SETTINGS_KEY, Case
-
-UNREADABLE_KEY = pytest.StashKey[list[str]]()
 
 
 class HardenedPersister:
@@ -75,8 +74,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     unreadable = config.stash.get(UNREADABLE_KEY, [])
     if unreadable:
         terminalreporter.write_line(
-            f"graph-conformance: {len(unreadable)} cassette(s) could not be read; "
-            "fix or delete them (exit 2: bad input)"
+            f"graph-conformance: {len(unreadable)} case(s) could not be replayed from their cassettes "
+            "(unreadable, or missing a request); record or fix them (exit 2: bad input)"
         )
 
 
