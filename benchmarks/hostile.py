@@ -2,10 +2,14 @@
 
     python benchmarks/hostile.py [MODE ...]
 
-Runs every case of the hostile corpus (``tests/hostile.py``: hang, trickle, gzip bomb, huge
-bodies, deep JSON, BOM, token echo, redirect, 429/503 storms, a dead port) once, one after the
-other, each as a user would (``graph-conformance run --timeout 2``) from a wrapper process that
-measures the run's peak RSS, and prints the table. Asserts nothing; ``tests/test_hostile.py`` does.
+Runs every case of the hostile corpus (``tests/hostile.py``: hang, a dead port, trickling body,
+trickling headers, an endless ``103 Early Hints`` storm, a target that hangs on every other
+request, gzip bomb, huge bodies, deep JSON, millions of JSON values under the size cap, ``x-gzip``
+and unknown content codings hiding a PIN, BOM, token echo, redirect, 429/503 storms) once, one
+after the other, each as a user would (``graph-conformance run --timeout 2``) from a wrapper
+process that measures the run's peak RSS, and prints the table (with any planted secret found in
+an artefact). ``MODE`` arguments pick the cases of those modes. Asserts nothing;
+``tests/test_hostile.py`` does.
 """
 
 from __future__ import annotations

@@ -245,7 +245,7 @@ class Runner:
         exchange, answer, gave_up = self._send(step, path, headers, body, budget, result, cleanup)
         result.exchanges.append(exchange)
         response, unread = _response(step.name, answer, self.max_response_bytes)
-        exchange.response_text = scrub.scrub_text(response.text) if unread is None else ""
+        exchange.response_text = _scrubbed_text(response) if unread is None else ""
         if step.not_applicable and response.status in step.not_applicable[0] and not cleanup:
             raise NotApplicable(f"not applicable: {step.not_applicable[1]} ({step.name!r} answered {response.status})")
         if unread is not None:  # the body was not read: only what the status line and headers say is judged
@@ -397,11 +397,17 @@ def _response(step: str, answer: transport.Answer, max_bytes: int) -> tuple[Resp
         return Response(answer.status, answer.content_type, None, text), None
     try:
         body = scrub.protect(transport.parse_json(text))
-    except transport.TooDeep as exc:
-        levels = f"JSON nesting at most {exc.limit} levels"
+    except transport.TooDeep as exc:  # nested too deep, or holding too many values (TooMany): never parsed
         return Response(answer.status, answer.content_type, NOT_JSON, ""), Violation(
-            step, "$", levels, f"more than {exc.limit} levels", None
+            step, "$", exc.expected, exc.got, None
         )
     except ValueError:
         body = NOT_JSON
     return Response(answer.status, answer.content_type, body, text), None
+
+
+def _scrubbed_text(response: Response) -> str:
+    """The answer's text, secrets scrubbed, from the body already parsed (a JSON answer is parsed once)."""
+    if isinstance(response.body, dict | list):
+        return json.dumps(scrub.scrub_json(response.body), separators=(",", ":"), ensure_ascii=False)
+    return scrub.scrub_text(response.text)

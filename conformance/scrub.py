@@ -53,6 +53,7 @@ _FORM_SECRET = re.compile(
 # a JSON member in text that is not JSON: a string (perhaps cut off) or a number
 _JSON_MEMBER = re.compile(r'"((?:[^"\\]|\\.){1,64})"(\s*:\s*)("(?:[^"\\]|\\.)*"?|-?[0-9][0-9.eE+-]*)')
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*+"', re.DOTALL)
+_JSON_SPACE = str.maketrans("", "", " \t\n\r")
 _ERROR_OBJECTS = frozenset({"error", "innerError", "innererror", "details"})
 _BOMS = (  # UTF-32 first: its little-endian mark starts with UTF-16's
     (codecs.BOM_UTF32_LE, "utf-32-le"),
@@ -254,13 +255,14 @@ def scrub_text(text: str, *, ensure_ascii: bool = False) -> str:
 
 
 def _many_values(text: str) -> bool:
-    """Whether JSON text may hold more than :data:`MAX_PARSED_VALUES` values: commas and ``[``/``{``
-    outside strings (every value but the first of its container follows a comma). Each of those is
-    a character, so shorter text is not scanned."""
+    """Whether JSON text holds more than :data:`MAX_PARSED_VALUES` values (counted as
+    ``transport.value_count`` does: commas plus ``[`` and ``{`` less empty ``[]`` and ``{}``, outside
+    strings, plus one). Each value takes a character, so shorter text is not scanned."""
     if len(text) < MAX_PARSED_VALUES:
         return False
-    bare = _JSON_STRING.sub("", text)
-    return bare.count(",") + bare.count("[") + bare.count("{") >= MAX_PARSED_VALUES
+    compact = _JSON_STRING.sub("0", text).translate(_JSON_SPACE)
+    openers = compact.count("[") + compact.count("{")
+    return compact.count(",") + openers - compact.count("[]") - compact.count("{}") + 1 > MAX_PARSED_VALUES
 
 
 def _charset(content_type: str | None) -> str | None:

@@ -184,7 +184,8 @@ class _DeadlineStream(httpcore.NetworkStream):
         return self.inner.read(max_bytes, _time_left(timeout, httpcore.ReadTimeout))
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        # one write may block on each piece: a reader that drains a byte at a time cannot stretch it
+        # each piece starts with the time left, so a stalled write ends at the deadline and none starts
+        # after it (a reader draining a piece slowly still gets that piece's time: requests are small)
         for start in range(0, len(buffer), _WRITE_PIECE):
             self.inner.write(buffer[start : start + _WRITE_PIECE], _time_left(timeout, httpcore.WriteTimeout))
 
@@ -440,6 +441,7 @@ def exchange(
 
 _STRINGS = re.compile(r'"(?:[^"\\]|\\.)*+"', re.DOTALL)
 _NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+_SPACE = str.maketrans("", "", " \t\n\r")
 _FOLD = str.maketrans("{}", "[]")
 _STEP = {ord("["): 1, ord("]"): -1}
 _REDUCTIONS = 128  # levels reduced by str.replace before the exact scan
@@ -452,20 +454,28 @@ def nesting_depth_exceeds(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
     answers: the skeleton of brackets is reduced level by level (a few dozen levels at most), and
     only what does not reduce is measured exactly, in one pass.
     """
-    return _nested_deeper(_STRINGS.sub("", text), limit)
+    return _nested_deeper(_bare(text), limit)
 
 
 def value_count(text: str) -> int:
-    """An upper bound on the values in JSON text (objects, arrays, members, items, the top value).
+    """The number of values in JSON text: the top value, and every member and item at any depth.
 
-    Every value but the first of its array or object follows a comma, and every first one opens
-    with its container: commas and ``[``/``{`` outside strings, plus one. Counting is a few passes
-    over the text in C, no parsing."""
-    return _values(_STRINGS.sub("", text))
+    Every value but the first of its array or object follows a comma, and every array or object
+    but an empty one has a first value: outside strings (each now one character), commas plus
+    ``[`` and ``{`` less empty ``[]`` and ``{}``, plus one. A few passes over the text in C, no
+    parsing; exact for JSON, and for text that is not JSON a number that does not matter."""
+    return _values(_bare(text))
+
+
+def _bare(text: str) -> str:
+    """The text with each string as one character: brackets and commas inside strings are gone."""
+    return _STRINGS.sub("0", text)
 
 
 def _values(bare: str) -> int:
-    return bare.count(",") + bare.count("[") + bare.count("{") + 1
+    compact = bare.translate(_SPACE)
+    openers = compact.count("[") + compact.count("{")
+    return compact.count(",") + openers - compact.count("[]") - compact.count("{}") + 1
 
 
 def _nested_deeper(bare: str, limit: int) -> bool:
@@ -489,7 +499,7 @@ def parse_json(text: str, max_depth: int = MAX_JSON_DEPTH, max_values: int = MAX
 
     Raises ``ValueError`` for text that is not JSON.
     """
-    bare = _STRINGS.sub("", text)
+    bare = _bare(text)
     if _values(bare) > max_values:
         raise TooMany(max_values)
     if _nested_deeper(bare, max_depth):
@@ -622,7 +632,9 @@ class _BoundedPool:
         self.pool = pool
         self.timeout = timeout
         self.max_bytes = max_bytes
-        pool._network_backend = _DeadlineBackend(pool._network_backend)  # every connection it opens
+        # httpx builds its pool (direct, HTTP or SOCKS proxy) with no way to pass a backend: every
+        # connection the pool opens from now on goes through this one
+        pool._network_backend = _DeadlineBackend(pool._network_backend)
 
     def handle_request(self, request: httpcore.Request) -> httpcore.Response:
         deadline = Deadline(self.timeout)
