@@ -120,8 +120,11 @@ def send_check(settings: Settings) -> Callable[[str, str], str | None] | None:
 class CaseGuard:
     """The checks and the restore around one case (see the module docstring)."""
 
-    def __init__(self, client: httpx.Client, settings: Settings, scenario: Scenario, version: str) -> None:
+    def __init__(
+        self, client: httpx.Client, settings: Settings, scenario: Scenario, version: str, health: Any = None
+    ) -> None:
         self.client = client
+        self.health = health  # the run's transport.TargetHealth: the guard's own requests count too
         self.settings = settings
         self.scope = write_scope(scenario) if scenario.writes else WriteScope()
         self.root = f"{(settings.base_url or '').rstrip('/')}/{version}"
@@ -139,7 +142,9 @@ class CaseGuard:
                 try:
                     status = self.client.get(self.root + path).status_code
                 except httpx.HTTPError as exc:
+                    self._failed(exc)
                     return f"could not tell whether {who} has a method ({type(exc).__name__}); nothing was written"
+                self._answered()
                 if status == 404:
                     self.absent_before.append(path)
                 elif status == 200 and not self.settings.allow_replace:
@@ -196,13 +201,23 @@ class CaseGuard:
             return f"the policy was not restored: it was {_show(self.policy)}, it is now {shown}"
         return None
 
+    def _failed(self, exc: Exception) -> None:
+        if self.health is not None:
+            self.health.failure(f"{type(exc).__name__} (the guard's own request)")
+
+    def _answered(self) -> None:
+        if self.health is not None:
+            self.health.answered()
+
     def _read_policy(self) -> dict[str, Any] | str:
         import httpx
 
         try:
             answer = self.client.get(self.root + POLICY_PATH)
         except httpx.HTTPError as exc:
+            self._failed(exc)
             return type(exc).__name__
+        self._answered()
         if answer.status_code != 200:
             return f"GET answered {answer.status_code}"
         try:

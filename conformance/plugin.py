@@ -405,7 +405,7 @@ def graph_run(
 
     def run(case: Case) -> CaseResult:
         __tracebackhide__ = True
-        guard = CaseGuard(graph_client, graph_settings, case.scenario, case.version)
+        guard = CaseGuard(graph_client, graph_settings, case.scenario, case.version, graph_health)
         skip = None if graph_health.stop_reason else guard.before()
         if skip:
             pytest.skip(skip)

@@ -191,3 +191,33 @@ def test_me_scenarios_leave_the_token_owner_as_they_found_them(impostor: GraphIm
     assert {path.split("/")[2] for _, path in impostor.writes} == {"me"}
     assert state(app) == before
     assert result.returncode == 0, result.stdout[-3000:]
+
+
+def test_the_guards_own_requests_count_towards_an_unreachable_target(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on: the "proxy" refuses every connection
+        probe.bind(("127.0.0.1", 0))
+        dead = probe.getsockname()[1]
+    env = {**os.environ, "HTTPS_PROXY": f"http://127.0.0.1:{dead}", "NO_PROXY": ""}
+    command = [sys.executable, "-m", "conformance", "run", "--base-url", "https://graph.microsoft.com"]
+    command += [
+        "--user",
+        TESTER,
+        "--token",
+        TOKEN,
+        "--allow-writes",
+        "--allowed-users",
+        TESTER,
+        "--api-version",
+        "beta",
+    ]
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert "Traceback" not in result.stdout + result.stderr
+    assert result.returncode == 1
+    assert "not run: target unreachable" in result.stdout
+    # after two failures (the guard's or the cases'), nothing more is tried: every later case is not run
+    lines = result.stdout.splitlines()
+    tried = [x for x in lines if x.startswith("  ERROR ") or (x.startswith("  skipped ") and "could not tell" in x)]
+    assert 1 <= len(tried) <= 2, result.stdout[-3000:]
+    assert any(x.startswith("  NOT RUN ") for x in lines)
