@@ -213,7 +213,8 @@ def scrub_json(value: Any, parent: str | None = None) -> Any:
         out: dict[str, Any] = {}
         for key, item in value.items():
             placeholder = None if key == "code" and parent in _ERROR_OBJECTS else placeholder_for(key)
-            secret = placeholder is not None and item is not None and not isinstance(item, dict | list)
+            shown = item is not None and item != "" and not isinstance(item, dict | list)  # null and "" hide nothing
+            secret = placeholder is not None and shown
             name = _scrub_string(key) if isinstance(key, str) else key
             out[name] = placeholder if secret else scrub_json(item, key)
         return out

@@ -443,6 +443,21 @@ BROKEN = [
     ),
     Variant("policy update ignored", "policy-configuration", lambda: patched(mock(), update_policy=policy_ignored)),
     Variant(
+        "policy reads a PIN length over 20",
+        "policy-configuration",
+        lambda: Rewriting(mock(), on_reads(members("pinLength", lambda v: 21 if v == 8 else v))),
+    ),
+    Variant(
+        "policy reads a lifetime over 395 days",
+        "policy-configuration",
+        lambda: Rewriting(mock(), on_reads(members("standardQRCodeLifetimeInDays", lambda v: 396))),
+    ),
+    Variant(
+        "an existing method's reads show its PIN",
+        "pin-code-once",
+        lambda: Rewriting(preexisting_method(), on_reads(members("code", lambda v: "58219374" if v is None else v))),
+    ),
+    Variant(
         "v1.0 policy update answers 204",
         "documented status",
         lambda: Rewriting(
@@ -468,6 +483,11 @@ CORRECT = [
     Variant("+00:00 offsets", None, lambda: Rewriting(mock(), on_all(dates(lambda v: v.replace("Z", "+00:00"))))),
     Variant("throttling with Retry-After", None, lambda: mock(throttle=["0.01", "0", "0.02"])),
     Variant("a method already exists", None, preexisting_method),
+    Variant(
+        "reads show the PIN as an empty string",  # the beta GET example's "code": ""
+        None,
+        lambda: Rewriting(preexisting_method(), on_reads(members("code", lambda v: "" if v is None else v))),
+    ),
     Variant(
         "standard update answers 204",
         None,
