@@ -455,15 +455,20 @@ def read_token_file(value: str) -> str:
     return token
 
 
+def _writable_ancestor(flag: str, path: Path, start: Path, what: str) -> None:
+    """The nearest existing folder at or above ``start`` must be a folder this process may write into."""
+    folder = start
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"{flag} {path}: cannot {what} there ({folder} is not a writable folder)")
+
+
 def check_writable_file(flag: str, path: Path) -> None:
     """A report file must be writable before the run starts, not after it."""
     if path.is_dir():
         raise UsageError(f"{flag} {path}: is a folder; give a file path")
-    folder = path.parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
-        raise UsageError(f"{flag} {path}: cannot write there ({folder} is not a writable folder)")
+    _writable_ancestor(flag, path, path.parent, "write")
     if path.exists() and not os.access(path, os.W_OK):
         raise UsageError(f"{flag} {path}: the file is not writable")
 
@@ -471,11 +476,7 @@ def check_writable_file(flag: str, path: Path) -> None:
 def _writable_folder(flag: str, path: Path) -> None:
     if path.exists() and not path.is_dir():
         raise UsageError(f"{flag} {path}: is a file; give a folder")
-    folder = path
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise UsageError(f"{flag} {path}: cannot record cassettes there ({folder} is not writable)")
+    _writable_ancestor(flag, path, path, "record cassettes")
 
 
 def resolve(

@@ -130,9 +130,11 @@ def test_bad_report_and_cassette_paths_stop_the_run_before_it_starts(tmp_path: P
     assert (folder_report.returncode, "is a folder; give a file path" in folder_report.stderr) == (2, True)
     cassettes = cli(*target, "--record-mode", "once", "--cassette-dir", str(tmp_path / "a-file"), cwd=tmp_path)
     assert (cassettes.returncode, "is a file; give a folder" in cassettes.stderr) == (2, True)
+    below_a_file = cli(*target, "--record-mode", "once", "--cassette-dir", str(tmp_path / "a-file" / "c"), cwd=tmp_path)
+    assert below_a_file.returncode == 2 and "cannot record cassettes there" in below_a_file.stderr
     junit = cli(*target, "--junitxml", str(tmp_path / "a-file" / "j.xml"), cwd=tmp_path)
     assert (junit.returncode, "--junitxml" in junit.stderr and "cannot write there" in junit.stderr) == (2, True)
-    for result in (bad_report, folder_report, cassettes, junit):
+    for result in (bad_report, folder_report, cassettes, below_a_file, junit):
         assert "ConnectError" not in result.stdout + result.stderr
 
 
