@@ -403,6 +403,13 @@ def graph_run(
         finally:
             del request.config.stash[DEFERRED_KEY]
 
+    def interrupted(case: Case, message: str, problem: str | None) -> None:
+        """Report a case the run was interrupted in (pytest makes no report for it)."""
+        entry: dict[str, Any] = {"id": case.id, "outcome": "interrupted", "violations": [], "warnings": []}
+        entry.update(tags=list(case.scenario.tags), writes=case.scenario.writes)
+        entry["error"] = f"{message}; {problem}" if problem else message
+        request.config.stash[REPORT_KEY].append(entry)
+
     def run(case: Case) -> CaseResult:
         __tracebackhide__ = True
         guard = CaseGuard(graph_client, graph_settings, case.scenario, case.version, graph_health)
@@ -415,11 +422,7 @@ def graph_run(
         except KeyboardInterrupt:  # Ctrl-C, SIGTERM or SIGHUP: the runner's cleanup steps have run
             problem = restore(guard)  # the policy is restored however the case ends
             cause = request.config.stash.get(INTERRUPTED_KEY, "KeyboardInterrupt")
-            entry: dict[str, Any] = {"id": case.id, "outcome": "interrupted", "violations": [], "warnings": []}
-            entry.update(tags=list(case.scenario.tags), writes=case.scenario.writes)
-            entry["error"] = f"interrupted ({cause}) while it ran; its cleanup ran"
-            entry["error"] += f"; {problem}" if problem else ""
-            request.config.stash[REPORT_KEY].append(entry)
+            interrupted(case, f"interrupted ({cause}) while it ran; its cleanup ran", problem)
             raise
         except BaseException as exc:
             problem = restore(guard)
@@ -436,13 +439,8 @@ def graph_run(
             result.error = f"{result.error}; {problem}" if result.error else problem
         held = request.config.stash.get(INTERRUPTED_KEY, None)
         if held:  # a signal came while the tenant was put back: the run ends now that it is
-            cause = held
-            entry = {"id": case.id, "outcome": "interrupted", "violations": [], "warnings": []}
-            entry.update(tags=list(case.scenario.tags), writes=case.scenario.writes)
-            entry["error"] = f"interrupted ({cause}) as it ended; its cleanup and restore ran"
-            entry["error"] += f"; {problem}" if problem else ""
-            request.config.stash[REPORT_KEY].append(entry)
-            raise KeyboardInterrupt(cause)
+            interrupted(case, f"interrupted ({held}) as it ended; its cleanup and restore ran", problem)
+            raise KeyboardInterrupt(held)
         request.node.stash[RESULT_KEY] = result
         for warning in result.warnings:
             request.node.user_properties.append(("drift", warning.render()))
