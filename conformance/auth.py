@@ -17,11 +17,7 @@ import httpx
 
 from conformance import scrub
 from conformance.config import PLACEHOLDER_TOKEN, Settings
-from conformance.errors import ConformanceError
-
-
-class AuthError(ConformanceError):
-    """No token could be obtained."""
+from conformance.errors import AuthError
 
 
 class StaticToken(httpx.Auth):

@@ -11,12 +11,12 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from conformance import jsonpath, scrub
-from conformance.scenarios import Context, Step, duration, render
+from conformance.scenarios import Context, Step, duration, fill
 from conformance.schemas import SchemaSet
+from conformance.times import read_time
 
 NOT_JSON = object()
 
@@ -38,7 +38,7 @@ class Violation:
 
 
 @dataclass(frozen=True)
-class Warning:
+class Note:
     step: str
     where: str
     message: str
@@ -62,7 +62,7 @@ class Response:
 
 def check_step(
     step: Step, response: Response, context: Context, schemas: SchemaSet, docs: tuple[str, ...]
-) -> Iterator[Violation | Warning]:
+) -> Iterator[Violation | Note]:
     expect = step.expect
     doc = docs[0] if docs else None
     if "status" in expect:
@@ -105,13 +105,14 @@ def _provenance(schema: dict[str, Any]) -> str | None:
     return f"{sources[0]['page']}:{sources[0]['line']}" if sources else None
 
 
-def _schema(step: Step, body: Any, name: str, version: str, schemas: SchemaSet) -> Iterator[Violation | Warning]:
+def _schema(step: Step, body: Any, name: str, version: str, schemas: SchemaSet) -> Iterator[Violation | Note]:
     document = schemas.schema(version, name)
     for error in (leaf for top in schemas.errors(version, name, body) for leaf in _leaves(top)):
         parts = list(error.absolute_path)
         key = next((p for p in reversed(parts) if isinstance(p, str)), None)
         doc = _provenance(error.schema) or _provenance(_property_schema(document, parts)) or _first_source(document)
-        yield Violation(step.name, jsonpath.render(parts), _expected(error), scrub.describe(error.instance, key), doc)
+        got = scrub.describe(error.instance, key)
+        yield Violation(step.name, jsonpath.format_path(parts), _expected(error), got, doc)
     yield from _drift(step, body, document, version, schemas, [])
 
 
@@ -162,7 +163,7 @@ def _ref_type(schema: dict[str, Any]) -> str | None:
 
 def _drift(
     step: Step, body: Any, document: dict[str, Any], version: str, schemas: SchemaSet, parts: list[Any]
-) -> Iterator[Warning]:
+) -> Iterator[Note]:
     if not isinstance(body, dict):
         return
     properties = document.get("properties", {})
@@ -171,7 +172,7 @@ def _drift(
         if "@" in key:
             continue  # instance annotations (@odata.context, x@odata.nextLink) are not properties
         if key not in properties:
-            yield Warning(step.name, jsonpath.render([*parts, key]), f"not documented for {name}")
+            yield Note(step.name, jsonpath.format_path([*parts, key]), f"not documented for {name}")
             continue
         nested = _ref_type(properties[key])
         if nested and isinstance(value, dict | list):
@@ -186,7 +187,7 @@ def _error(
     for error in schemas.errors(version, "graphError", body):
         yield Violation(
             step.name,
-            jsonpath.render(list(error.absolute_path)),
+            jsonpath.format_path(list(error.absolute_path)),
             "Graph's error envelope " + _expected(error),
             scrub.describe(error.instance),
             doc,
@@ -204,7 +205,7 @@ def _error(
 
 def _assertion(
     step: Step, body: Any, path: str, assertion: dict[str, Any], context: Context, doc: str | None
-) -> Iterator[Violation | Warning]:
+) -> Iterator[Violation | Note]:
     value = jsonpath.find(body, path)
     parts = jsonpath.parse(path)
     key = next((p for p in reversed(parts) if isinstance(p, str)), None)
@@ -212,7 +213,7 @@ def _assertion(
     ((kind, operand),) = assertion.items()
     if kind in ("equals", "one_of"):
         try:
-            operand = render(operand, context)
+            operand = fill(operand, context)
         except KeyError as missing:
             yield Violation(
                 step.name,
@@ -223,7 +224,7 @@ def _assertion(
             )
             return
     if scrub.is_placeholder(value) and kind in ("equals", "matches", "one_of", "hidden"):
-        yield Warning(step.name, path, f"value is redacted in the cassette; '{kind}' was checked when it was recorded")
+        yield Note(step.name, path, f"value is redacted in the cassette; '{kind}' was checked when it was recorded")
         return
     if kind == "absent":
         ok, wanted = value is jsonpath.MISSING, "no such member"
@@ -260,7 +261,7 @@ def _same(value: Any, target: Any) -> bool:
         return False
     if json.dumps(value, sort_keys=True) == json.dumps(target, sort_keys=True):  # JSON equality: true is not 1
         return True
-    left, right = _parse_time(value), _parse_time(target)
+    left, right = read_time(value), read_time(target)
     return (
         left is not None
         and right is not None
@@ -270,22 +271,8 @@ def _same(value: Any, target: Any) -> bool:
     )
 
 
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    match = re.fullmatch(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d{1,7})?(Z|[+-]\d{2}:\d{2})?", value)
-    if not match:
-        return None
-    fraction = (match.group(2) or ".0")[1:7].ljust(6, "0")
-    offset = "+00:00" if match.group(3) == "Z" else (match.group(3) or "")
-    try:
-        return datetime.fromisoformat(f"{match.group(1)}.{fraction}{offset}")
-    except ValueError:
-        return None
-
-
 def _span(step: Step, body: Any, span: dict[str, str], doc: str | None) -> Iterator[Violation]:
-    start, end = _parse_time(jsonpath.find(body, span["from"])), _parse_time(jsonpath.find(body, span["to"]))
+    start, end = read_time(jsonpath.find(body, span["from"])), read_time(jsonpath.find(body, span["to"]))
     where = f"{span['to']} - {span['from']}"
     if start is None or end is None or start.tzinfo is None or end.tzinfo is None:
         shown = [jsonpath.find(body, span[side]) for side in ("from", "to")]

@@ -103,7 +103,7 @@ def _derive(args: argparse.Namespace) -> int:
         if not against.is_dir():
             raise UsageError(f"derive --check: --against {against}: no such directory")
         committed = contract.read_documents(against)
-        fresh = {rel: json.loads(derivation.render(doc)) for rel, doc in derived.files.items()}
+        fresh = {rel: json.loads(derivation.to_json_text(doc)) for rel, doc in derived.files.items()}
         found = differences(committed, fresh)
         if found:
             print(f"derived schemas in {against} no longer match the docs ({len(pages)} pages read):")
@@ -183,12 +183,13 @@ def _run(args: argparse.Namespace) -> int:
 def _coverage(args: argparse.Namespace) -> int:
     from conformance import contract, coverage
     from conformance.scenarios import CATALOGUE, load_scenarios
+    from conformance.versions import ALL_VERSIONS
 
     documents = contract.read_documents(contract.default_schema_dir())
-    known = {n for v in ("beta", "v1.0") for n in contract.type_names(documents, v)}
+    known = {n for v in ALL_VERSIONS for n in contract.type_names(documents, v)}
     scenarios = load_scenarios(args.scenarios or [CATALOGUE], known)
     items = coverage.compute(scenarios, documents, coverage.load_rules())
-    for line in coverage.render(items):
+    for line in coverage.table_lines(items):
         print(line)
     return 0 if all(item.covered_by for item in items) else 1
 

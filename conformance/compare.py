@@ -18,7 +18,7 @@ from conformance.errors import UsageError
 
 
 @dataclass(frozen=True)
-class Exchange:
+class RecordedExchange:
     method: str
     path: str
     status: int
@@ -56,7 +56,7 @@ def _json(text: str | bytes) -> Any:
         return None
 
 
-def read_cassette(path: Path) -> list[Exchange]:
+def read_cassette(path: Path) -> list[RecordedExchange]:
     """The exchanges of one cassette; a :class:`UsageError` (exit 2) naming the file when it is unusable."""
     from conformance.errors import CassetteError
     from conformance.safeyaml import load_cassette
@@ -65,11 +65,11 @@ def read_cassette(path: Path) -> list[Exchange]:
         interactions = load_cassette(path, path.as_posix())  # read within limits, shape checked
     except CassetteError as exc:
         raise UsageError(f"compare: {exc}") from None
-    exchanges: list[Exchange] = []
+    exchanges: list[RecordedExchange] = []
     for interaction in interactions:
         request, response = interaction["request"], interaction["response"]
         exchanges.append(
-            Exchange(
+            RecordedExchange(
                 request["method"],
                 urlsplit(request["uri"]).path,
                 response["status"]["code"],

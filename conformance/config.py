@@ -19,8 +19,8 @@ from urllib.parse import unquote, urlsplit
 
 from conformance.errors import UsageError
 from conformance.scrub import redact_url, remember
+from conformance.versions import ALL_VERSIONS
 
-VERSIONS = ("beta", "v1.0")
 AUTH_MODES = ("none", "token", "client-secret", "client-certificate", "device-code")
 MICROSOFT_GRAPH_HOSTS = (
     "graph.microsoft.com",
@@ -69,7 +69,7 @@ OPTIONS: tuple[Option, ...] = (
         ini=True,
         env="GRAPH_API_VERSION",
         default="all",
-        choices=(*VERSIONS, "all"),
+        choices=(*ALL_VERSIONS, "all"),
         run="--api-version",
     ),
     Option(
@@ -424,7 +424,7 @@ def _check_base_url(value: str) -> str:
             remember(secret)
             remember(unquote(secret))
         value = parts._replace(netloc=hostport).geturl()
-    if path.split("/")[-1] in VERSIONS:
+    if path.split("/")[-1] in ALL_VERSIONS:
         raise UsageError(
             f"--graph-base-url {redact_url(value)!r}: give the service root without the version "
             "(the suite adds /beta or /v1.0)"
@@ -534,7 +534,7 @@ def resolve(
     allowed_users = tuple(u.strip() for item in allowed for u in str(item).split(",") if u.strip())
     settings = Settings(
         base_url=base_url,
-        versions=VERSIONS if raw["api_version"] == "all" else (raw["api_version"],),
+        versions=ALL_VERSIONS if raw["api_version"] == "all" else (raw["api_version"],),
         user=raw["user"] or DEFAULT_USER,
         user_without_method=raw["user_without_method"],
         scenarios=tuple(Path(p) for p in scenarios),

@@ -14,12 +14,13 @@ from typing import Any
 
 from conformance.derive import canonical_path
 from conformance.scenarios import Scenario
+from conformance.versions import ALL_VERSIONS
 
 RULES_PATH = Path(__file__).with_name("rules.yaml")
 
 
 @dataclass
-class Item:
+class Coverable:
     kind: str  # "operation" or "rule"
     key: str
     covered_by: list[str] = field(default_factory=list)
@@ -32,15 +33,15 @@ def load_rules(path: Path = RULES_PATH) -> dict[str, Any]:
     return rules
 
 
-def compute(scenarios: list[Scenario], documents: dict[str, Any], rules: dict[str, Any]) -> list[Item]:
-    items: list[Item] = []
-    for version in ("beta", "v1.0"):
+def compute(scenarios: list[Scenario], documents: dict[str, Any], rules: dict[str, Any]) -> list[Coverable]:
+    items: list[Coverable] = []
+    for version in ALL_VERSIONS:
         operations = documents.get(f"{version}/operations.json", {}).get("operations", {})
         for key, op in sorted(operations.items()):
             if not op["published"]:
                 continue
             for status in sorted({*op["success"], *op["errors"]}, key=int):
-                item = Item("operation", f"{version} {key} -> {status}")
+                item = Coverable("operation", f"{version} {key} -> {status}")
                 for scenario in scenarios:
                     if version not in scenario.versions:
                         continue
@@ -56,11 +57,11 @@ def compute(scenarios: list[Scenario], documents: dict[str, Any], rules: dict[st
                             break
                 items.append(item)
     for rule_id in sorted(rules):
-        items.append(Item("rule", rule_id, sorted(s.id for s in scenarios if rule_id in s.tags)))
+        items.append(Coverable("rule", rule_id, sorted(s.id for s in scenarios if rule_id in s.tags)))
     return items
 
 
-def render(items: list[Item]) -> list[str]:
+def table_lines(items: list[Coverable]) -> list[str]:
     lines: list[str] = []
     for kind, title in (
         ("operation", "documented operations x statuses (published pages)"),

@@ -26,6 +26,7 @@ from typing import Any
 from conformance import doc_json
 from conformance.docpages import HttpExample, Page, Table, read_page
 from conformance.errors import DocError, UsageError
+from conformance.versions import ALL_VERSIONS, Version
 
 TYPES = (
     "qrCode",
@@ -35,7 +36,6 @@ TYPES = (
     "qrCodePinAuthenticationMethodConfiguration",
 )
 ERROR_TYPE = "graphError"
-VERSIONS = ("beta", "v1.0")
 SCHEMA_BASE = "https://graph-conformance.invalid/schemas"
 _PAGE_SUFFIXES = (".md", ".txt")
 _INT32 = {"minimum": -(2**31), "maximum": 2**31 - 1}
@@ -128,8 +128,8 @@ def _property_tables(page: Page) -> Iterator[Table]:
 
 
 def _collect_types(pages: list[Page]) -> tuple[dict[str, dict[str, TypeFacts]], dict[str, dict[str, EnumFacts]]]:
-    types: dict[str, dict[str, TypeFacts]] = {v: {t: TypeFacts(t) for t in TYPES} for v in VERSIONS}
-    enums: dict[str, dict[str, EnumFacts]] = {v: defaultdict(EnumFacts) for v in VERSIONS}
+    types: dict[str, dict[str, TypeFacts]] = {v: {t: TypeFacts(t) for t in TYPES} for v in ALL_VERSIONS}
+    enums: dict[str, dict[str, EnumFacts]] = {v: defaultdict(EnumFacts) for v in ALL_VERSIONS}
     for page in pages:
         assert page.version is not None
         version = page.version
@@ -426,7 +426,7 @@ class OperationFacts:
 
 
 def _collect_operations(pages: list[Page]) -> dict[str, dict[tuple[str, str], OperationFacts]]:
-    ops: dict[str, dict[tuple[str, str], OperationFacts]] = {v: {} for v in VERSIONS}
+    ops: dict[str, dict[tuple[str, str], OperationFacts]] = {v: {} for v in ALL_VERSIONS}
     for page in pages:
         if page.is_resource:
             continue
@@ -511,8 +511,8 @@ def _operations_document(
 
 def _cross_version_conflicts(ops: dict[str, dict[tuple[str, str], OperationFacts]]) -> list[dict[str, Any]]:
     conflicts: list[dict[str, Any]] = []
-    for key in sorted(set(ops["beta"]) & set(ops["v1.0"])):
-        beta, v1 = ops["beta"][key], ops["v1.0"][key]
+    for key in sorted(set(ops[Version.BETA]) & set(ops[Version.V1])):
+        beta, v1 = ops[Version.BETA][key], ops[Version.V1][key]
         if beta.published and v1.published and set(beta.success) != set(v1.success):
             conflicts.append(
                 {
@@ -525,7 +525,7 @@ def _cross_version_conflicts(ops: dict[str, dict[tuple[str, str], OperationFacts
                             "statuses": sorted(o.success),
                             "sources": _sorted_sources(s for st in o.success.values() for s in st),
                         }
-                        for v, o in (("beta", beta), ("v1.0", v1))
+                        for v, o in ((Version.BETA, beta), (Version.V1, v1))
                     ],
                 }
             )
@@ -547,7 +547,7 @@ def derive(pages: list[Page]) -> Derived:
     ops = _collect_operations(pages)
     conflicts: list[dict[str, Any]] = []
     files: dict[str, Any] = {}
-    for version in VERSIONS:
+    for version in ALL_VERSIONS:
         enum_schemas = _enum_schemas(version, enums[version], conflicts)
         for name in TYPES:
             files[f"{version}/{name}.json"] = _type_document(version, types[version][name], enum_schemas, conflicts)
@@ -564,7 +564,7 @@ def derive(pages: list[Page]) -> Derived:
     return Derived(files, examples)
 
 
-def render(document: Any) -> str:
+def to_json_text(document: Any) -> str:
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
@@ -627,7 +627,8 @@ def write(derived: Derived, out: Path) -> list[Path]:
     fresh = sorted(derived.files)
 
     def manifest(files: Iterable[str]) -> None:
-        (out / MANIFEST).write_text(render({"files": sorted(files), "written by": "graph-conformance derive"}), "utf-8")
+        listing = {"files": sorted(files), "written by": "graph-conformance derive"}
+        (out / MANIFEST).write_text(to_json_text(listing), "utf-8")
 
     written: list[Path] = []
     try:
@@ -636,7 +637,7 @@ def write(derived: Derived, out: Path) -> list[Path]:
         for rel in fresh:
             target = out / rel
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(render(derived.files[rel]), encoding="utf-8")
+            target.write_text(to_json_text(derived.files[rel]), encoding="utf-8")
             written.append(target)
         for rel in sorted(owned - set(fresh)):
             stale = out / rel

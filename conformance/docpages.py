@@ -23,8 +23,8 @@ from typing import Any
 from conformance import doc_json
 from conformance.doc_json import Repair
 from conformance.errors import DocError
+from conformance.versions import ALL_VERSIONS, Version
 
-METHODS = ("GET", "PUT", "PATCH", "POST", "DELETE")
 _REQUEST_LINE = re.compile(
     r"^(GET|PUT|PATCH|POST|DELETE)((?: (?:GET|PUT|PATCH|POST|DELETE))*) ((?:https?://|/)(?:[^\s{]|\{[^}]*\})*)\s*$"
 )
@@ -126,7 +126,7 @@ class Page:
     path: str
     form: str
     title: str
-    version: str | None
+    version: Version | None
     doc_type: str | None
     front_matter: dict[str, str]
     draft: bool = False
@@ -199,16 +199,16 @@ def _front_matter(lines: list[str], form: str) -> tuple[dict[str, str], int]:
     return meta, i
 
 
-def _version(page: Page, display: str, text: str) -> str | None:
+def _version(page: Page, display: str, text: str) -> Version | None:
     parts = Path(display).parts
-    for candidate in ("beta", "v1.0"):
+    for candidate in ALL_VERSIONS:
         if candidate in parts:
             return candidate
     match = _VERSION_URL.search(text)
     if match:
-        return match.group(1).lower()
+        return Version.of_segment(match.group(1))
     if "beta-disclaimer" in text:
-        return "beta"
+        return Version.BETA
     return None
 
 

@@ -4,11 +4,18 @@
     ├── UsageError                   bad command line or configuration (exit 2)
     ├── DocError                     a doc page could not be read as documentation (exit 2)
     │   └── DocJsonError             JSON in a doc page that no known repair explains (page:line:col)
-    ├── SchemaDriftError             committed schemas differ from what the docs derive (exit 1)
-    └── InputError                   an input file (scenario, pins, cassette) is unreadable or too big (file:line)
-        └── CassetteError            a cassette that cannot be replayed or compared
+    ├── InputError                   an input file (scenario, pins, cassette) is unreadable or too big (file:line)
+    │   └── CassetteError            a cassette that cannot be replayed or compared
+    ├── ScenarioError                scenario or pins files are malformed: every problem as file:line
+    ├── AuthError                    no token could be had (msal, token file)
+    ├── TargetError                  the target could not be reached or answered unreadably (a case errors)
+    ├── SetupError                   a ``given`` step did not answer as expected (a case errors)
+    └── WriteRefused                 the live-tenant guard refused a write (a case errors)
+
+    NotApplicable                    not an error: the target's state ends a case as skipped
 
 The CLI prints ``str(error)`` and exits with ``error.exit_code``; no traceback reaches the user.
+The last three end one case, not the run: the runner records them in the case's result.
 """
 
 from __future__ import annotations
@@ -46,16 +53,6 @@ class DocJsonError(DocError):
         return f"{self.page}:{self.line}:{self.column}: {self.message}"
 
 
-class SchemaDriftError(ConformanceError):
-    """The committed derived schemas no longer match the documentation."""
-
-    exit_code = 1
-
-    def __init__(self, differences: list[str]) -> None:
-        self.differences = differences
-        super().__init__("\n".join(differences))
-
-
 class InputError(ConformanceError):
     """An input file is unreadable, malformed or beyond the limits on size, nesting and aliases."""
 
@@ -76,3 +73,31 @@ class CassetteError(InputError):
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+class ScenarioError(ConformanceError):
+    """One or more scenario files are malformed; ``problems`` lists every one as ``file:line: ...``."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+class AuthError(ConformanceError):
+    """No access token could be obtained (msal failed, or the token source is unusable)."""
+
+
+class TargetError(ConformanceError):
+    """The target could not be reached, or answered in a way no check can read."""
+
+
+class SetupError(ConformanceError):
+    """A ``given`` step did not answer as expected: the case could not be set up."""
+
+
+class WriteRefused(ConformanceError):
+    """The live-tenant guard refused a write that the scenario's paths did not announce."""
+
+
+class NotApplicable(Exception):
+    """The target's state makes the rest of a case meaningless (a step's ``not_applicable`` status came)."""

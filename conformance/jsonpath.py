@@ -43,7 +43,7 @@ def find(document: Any, path: str) -> Any:
     return value
 
 
-def render(parts: list[Any]) -> str:
+def format_path(parts: list[Any]) -> str:
     out = "$"
     for part in parts:
         if isinstance(part, int):

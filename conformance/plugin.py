@@ -85,7 +85,8 @@ def _load_cases(config: pytest.Config) -> list[Case]:
     if CASES_KEY in config.stash:
         return config.stash[CASES_KEY]
     from conformance.contract import default_schema_dir, read_documents, type_names
-    from conformance.scenarios import CATALOGUE, PINNED, ScenarioError, load_pins, load_scenarios
+    from conformance.errors import ScenarioError
+    from conformance.scenarios import CATALOGUE, PINNED, load_pins, load_scenarios
 
     settings = config.stash[SETTINGS_KEY]
     documents = read_documents(default_schema_dir())

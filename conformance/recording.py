@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance import scrub
+from conformance.times import read_time
 
 CANONICAL_ORIGIN = "https://graph.conformance.invalid"
 CLOCK_HEADER = "x-conformance-clock"
@@ -219,10 +220,7 @@ def recorded_clock(cassette: Path) -> datetime | None:
         values = headers.get(CLOCK_HEADER)
         if values:
             text = str(values[0] if isinstance(values, list) else values)
-            try:
-                clock = datetime.fromisoformat(text.replace("Z", "+00:00"))
-            except ValueError:
-                clock = None
+            clock = read_time(text)
             if clock is None or clock.tzinfo is None:
                 raise CassetteError(display, 0, f"the {CLOCK_HEADER} header {text[:40]!r} is not an RFC 3339 date-time")
             return clock

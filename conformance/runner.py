@@ -28,32 +28,16 @@ from typing import Any
 import httpx
 
 from conformance import jsonpath, scrub, transport
-from conformance.checks import NOT_JSON, Response, Violation, Warning, check_step
-from conformance.errors import ConformanceError
+from conformance.checks import NOT_JSON, Note, Response, Violation, check_step
+from conformance.errors import NotApplicable, SetupError, TargetError, WriteRefused
 from conformance.recording import CLOCK_HEADER
-from conformance.scenarios import Context, Scenario, Step, render
+from conformance.scenarios import Context, Scenario, Step, fill
 from conformance.schemas import SchemaSet
 
 RETRY_STATUSES = frozenset({429, 503})
 PINNED_FILE = "conformance/pinned.yaml"
 NOT_RUN = "not-run"
 _STATUS_EXPECTATIONS = ("status", "content_type")  # what is still judged when the body was not read
-
-
-class TargetError(ConformanceError):
-    """The target could not be reached, or answered in a way no check can read."""
-
-
-class WriteRefused(ConformanceError):
-    """The live-tenant guard refused a write that the scenario's paths did not announce."""
-
-
-class NotApplicable(Exception):  # a verdict, not an error: the case ends as skipped
-    """The target's state makes the rest of a case meaningless (a step's ``not_applicable`` status came)."""
-
-
-class SetupError(ConformanceError):
-    """A ``given`` step did not answer as expected: the case could not be set up."""
 
 
 @dataclass
@@ -92,7 +76,7 @@ class CaseResult:
     version: str
     exchanges: list[Exchange] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)
-    warnings: list[Warning] = field(default_factory=list)
+    warnings: list[Note] = field(default_factory=list)
     choices: list[dict[str, Any]] = field(default_factory=list)  # which documented alternative was answered
     error: str | None = None
     not_run: str | None = None  # why nothing of the case was sent, e.g. "target unreachable (...)"
@@ -120,8 +104,8 @@ class CaseResult:
             lines.append(f"  not run: {self.not_run}")
         if self.error:
             lines.append(f"  error: {self.error}")
-        by_step: dict[str, list[Violation | Warning]] = {}
-        items: list[Violation | Warning] = [*self.violations, *self.warnings]
+        by_step: dict[str, list[Violation | Note]] = {}
+        items: list[Violation | Note] = [*self.violations, *self.warnings]
         for item in items:
             by_step.setdefault(item.step, []).append(item)
         for exchange in self.exchanges:
@@ -231,11 +215,11 @@ class Runner:
 
     def _step(
         self, step: Step, context: Context, result: CaseResult, budget: list[float], cleanup: bool = False
-    ) -> list[Violation | Warning]:
+    ) -> list[Violation | Note]:
         try:
-            path = render(step.request.path, context)
-            headers = {k: str(v) for k, v in render(step.request.headers, context).items()}
-            body = scrub.protect(render(step.request.json, context)) if step.request.has_json else None
+            path = fill(step.request.path, context)
+            headers = {k: str(v) for k, v in fill(step.request.headers, context).items()}
+            body = scrub.protect(fill(step.request.json, context)) if step.request.has_json else None
         except KeyError as exc:
             missing = Violation(step.name, "request", f"a value for {{{exc.args[0]}}}", "nothing captured", None)
             result.violations.append(missing)

@@ -27,31 +27,21 @@ from typing import Any
 import yaml
 
 from conformance import safeyaml
-from conformance.errors import ConformanceError, InputError
+from conformance.errors import InputError, ScenarioError
+from conformance.jsonpath import format_path
 from conformance.jsonpath import parse as parse_path
-from conformance.jsonpath import render as _json_path
 from conformance.safeyaml import kind_of
 
 SCHEMA_PATH = Path(__file__).with_name("scenario.schema.json")
 CATALOGUE = Path(__file__).with_name("catalogue")  # the packaged scenarios
 PINNED = Path(__file__).with_name("pinned.yaml")  # documented alternatives the maintainers forbid
-READ_METHODS = frozenset({"GET"})
 WRITE_METHODS = frozenset({"PUT", "PATCH", "POST", "DELETE"})
 _TEMPLATE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 _ESCAPES = {"{{": "{", "}}": "}"}
 _NOW = re.compile(r"^now(?:([+-])(\d{1,5})([smhd]))?$")  # at most 99999 units: stays within the calendar
-_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 _DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
 BUILTIN_VARIABLES = ("user", "version", "user_without_method")
-
-
-class ScenarioError(ConformanceError):
-    """One or more scenario files are malformed; ``problems`` lists every one as ``file:line: ...``."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(problems))
 
 
 # --- the model -----------------------------------------------------------------------------------
@@ -133,12 +123,12 @@ def _value_of(name: str, context: Context) -> Any:
     raise KeyError(name)
 
 
-def render(value: Any, context: Context) -> Any:
+def fill(value: Any, context: Context) -> Any:
     """Fill the templates in ``value`` (strings, lists and mappings, recursively)."""
     if isinstance(value, dict):
-        return {render(k, context): render(v, context) for k, v in value.items()}
+        return {fill(k, context): fill(v, context) for k, v in value.items()}
     if isinstance(value, list):
-        return [render(v, context) for v in value]
+        return [fill(v, context) for v in value]
     if not isinstance(value, str):
         return value
     whole = _TEMPLATE.fullmatch(value)
@@ -176,14 +166,15 @@ class _Lines:
     def walk(self, node: yaml.Node, path: tuple[Any, ...], ancestors: frozenset[int] = frozenset()) -> None:
         self.lines[path] = node.start_mark.line + 1
         if id(node) in ancestors:  # an alias that contains itself
-            self.problems.append((node.start_mark.line + 1, f"{_json_path(list(path))}: a YAML alias refers to itself"))
+            problem = f"{format_path(list(path))}: a YAML alias refers to itself"
+            self.problems.append((node.start_mark.line + 1, problem))
             return
         ancestors = ancestors | {id(node)}
         if node.tag.startswith("!") and not node.tag.startswith("tag:yaml.org"):
             self.problems.append(
                 (
                     node.start_mark.line + 1,
-                    f"{_json_path(list(path))}: custom YAML tag {node.tag} is not allowed; write plain data",
+                    f"{format_path(list(path))}: custom YAML tag {node.tag} is not allowed; write plain data",
                 )
             )
         if isinstance(node, yaml.MappingNode):
@@ -194,7 +185,7 @@ class _Lines:
                     self.problems.append(
                         (
                             key.start_mark.line + 1,
-                            f"{_json_path(list(path))}: duplicate key '{name}' (first at line {seen[name]})",
+                            f"{format_path(list(path))}: duplicate key '{name}' (first at line {seen[name]})",
                         )
                     )
                 seen[name] = key.start_mark.line + 1
@@ -231,7 +222,7 @@ _TYPE_NAMES = {
 def _schema_problems(data: Any, lines: _Lines) -> Iterator[tuple[int, str]]:
     for error in _validator().iter_errors(data):
         path = tuple(error.absolute_path)
-        where = _json_path(list(path))
+        where = format_path(list(path))
         kind = error.validator
         if kind == "additionalProperties":
             allowed = sorted(error.schema.get("properties", {}))
@@ -329,7 +320,7 @@ def _template_problems(
                         options = sorted(captured | set(BUILTIN_VARIABLES))
                         hint = _suggest(name, options)
                         problem = f"unknown template variable '{{{name}}}'{hint}; known here: {', '.join(options)}"
-                    yield lines.line(where), f"{_json_path(list(where))}: {problem}"
+                    yield lines.line(where), f"{format_path(list(where))}: {problem}"
             paths: list[tuple[Any, tuple[Any, ...]]] = [(p, (*path, "expect", "body")) for p in body]
             capture = step.get("capture")
             paths += [
@@ -350,14 +341,14 @@ def _template_problems(
                     except ValueError as exc:
                         yield (
                             lines.line(where),
-                            f'{_json_path(list(where))}: {exc}; write $.name, $["a name"] or $.list[0]',
+                            f'{format_path(list(where))}: {exc}; write $.name, $["a name"] or $.list[0]',
                         )
             method = request.get("method")
             if method in WRITE_METHODS and not writes:
                 yield (
                     lines.line((*path, "request", "method")),
                     (
-                        f"{_json_path([*path, 'request', 'method'])}: {method} changes the target, "
+                        f"{format_path([*path, 'request', 'method'])}: {method} changes the target, "
                         "but the scenario does not say 'writes: true'"
                     ),
                 )
@@ -365,7 +356,7 @@ def _template_problems(
             if known_schemas is not None and isinstance(schema, str) and schema not in known_schemas:
                 yield (
                     lines.line((*path, "expect", "schema")),
-                    f"{_json_path([*path, 'expect', 'schema'])}: unknown schema '{schema}'"
+                    f"{format_path([*path, 'expect', 'schema'])}: unknown schema '{schema}'"
                     + _suggest(schema, sorted(known_schemas)),
                 )
             capture = step.get("capture")

@@ -538,7 +538,6 @@ class TargetHealth:
         self.throttled_after = throttled_after
         self.failures = 0  # transport failures in a row
         self.total_failures = 0  # transport failures in the run
-        self.last_failure: str | None = None
         self.unreachable: str | None = None  # the failure that made the target unreachable
         self.throttled = 0  # answers still 429/503 after their retries, in a row
         self.throttling = False
@@ -548,7 +547,6 @@ class TargetHealth:
         """A request got no complete answer."""
         self.failures += 1
         self.total_failures += 1
-        self.last_failure = description
         if self.unreachable is not None:
             return
         if self.failures >= self.unreachable_after:

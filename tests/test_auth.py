@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from conformance.auth import AuthError, MsalAuth, StaticToken, build_auth
+from conformance.auth import MsalAuth, StaticToken, build_auth
 from conformance.config import PLACEHOLDER_TOKEN, resolve
+from conformance.errors import AuthError
 from tests.conftest import FIXTURES
 from tests.graphapp import Server, make_app
 from tests.tokenserver import make_authority, self_signed

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from conformance import safeyaml
-from conformance.errors import CassetteError, InputError
+from conformance.errors import CassetteError, InputError, ScenarioError
 from conformance.recording import recorded_clock
-from conformance.scenarios import CATALOGUE, ScenarioError, load_pins, load_scenarios, parse_scenario
+from conformance.scenarios import CATALOGUE, load_pins, load_scenarios, parse_scenario
 from tests.conftest import REPO
 
 CASSETTES = REPO / "cassettes"

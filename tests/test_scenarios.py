@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from conformance import contract
-from conformance.scenarios import Context, ScenarioError, duration, load_scenarios, parse_scenario, render
+from conformance.errors import ScenarioError
+from conformance.scenarios import Context, duration, fill, load_scenarios, parse_scenario
 from tests.conftest import FIXTURES
 
 MALFORMED = FIXTURES / "malformed"
@@ -81,7 +82,7 @@ def test_templates_render_with_the_case_clock_and_captures() -> None:
         "g": "{{literal}}",
         "h": ["{version}"],
     }
-    assert render(value, context) == {
+    assert fill(value, context) == {
         "a": "2026-11-22T23:00:00Z",
         "b": "2026-11-23T00:00:00Z",
         "c": "2026-11-22T22:30:00Z",

@@ -27,13 +27,13 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from conformance.config import DEFAULT_USER
-from conformance.mock.state import GraphError, Store, parse_json, render_time
+from conformance.mock.state import GraphError, Store, graph_time, parse_json
+from conformance.versions import Version
 
 LOG = logging.getLogger("graph_conformance.mock")
-VERSIONS = {"beta": "beta", "v1.0": "v1.0"}
 CONTENT_TYPE = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
 POLICY_PATH = ["policies", "authenticationmethodspolicy", "authenticationmethodconfigurations", "qrcodepin"]
-POLICY_IDS = {"beta": "QRCodePin", "v1.0": "qrCodePin"}  # each version's pages (DECISIONS.md)
+POLICY_IDS = {Version.BETA: "QRCodePin", Version.V1: "qrCodePin"}  # each version's pages (DECISIONS.md)
 KINDS = {"standardqrcode": "standardQRCode", "temporaryqrcode": "temporaryQRCode"}
 MAX_BODY_BYTES = 1024 * 1024  # a larger request body is refused with 413 while it streams in
 LINGER_BYTES = 4 * 1024 * 1024  # after a 413, at most this much more of the body is read and dropped ...
@@ -71,7 +71,7 @@ def _json(request_id: str, status: int, body: Any, headers: dict[str, str] | Non
 
 def _error(error: GraphError, request: Request, request_id: str) -> Response:
     inner = {
-        "date": render_time(datetime.now(UTC)),
+        "date": graph_time(datetime.now(UTC)),
         "request-id": request_id,
         "client-request-id": request.headers.get("client-request-id", request_id),
     }
@@ -205,7 +205,7 @@ def create_app(options: MockOptions | None = None) -> Starlette:
         if not token or (options.token is not None and token != options.token):
             raise GraphError(401, "InvalidAuthenticationToken", "Access token is empty or invalid.")
         segments = [unquote(s) for s in request.url.path.strip("/").split("/")]
-        version = VERSIONS.get(segments[0].lower()) if segments else None
+        version = Version.of_segment(segments[0]) if segments else None
         if version is None:
             raise GraphError(400, "BadRequest", "Invalid version: use /beta or /v1.0.")
         rest = segments[1:]
@@ -223,7 +223,7 @@ def create_app(options: MockOptions | None = None) -> Starlette:
         return method_resource(request, request_id, version, user, upn, tail[2:], raw)
 
     def method_resource(
-        request: Request, request_id: str, version: str, user: str, upn: str, tail: list[str], raw: bytes
+        request: Request, request_id: str, version: Version, user: str, upn: str, tail: list[str], raw: bytes
     ) -> Response:
         verb = request.method
         context = f"{request.base_url}{version}/$metadata#users('{upn}')/authentication/qrCodePinMethod"
@@ -262,11 +262,11 @@ def create_app(options: MockOptions | None = None) -> Starlette:
             return _json(request_id, 204, None)
         raise GraphError(404, "itemNotFound", "Resource not found.")
 
-    def policy(request: Request, request_id: str, version: str, raw: bytes) -> Response:
+    def policy(request: Request, request_id: str, version: Version, raw: bytes) -> Response:
         allow(request.method, ("GET", "PATCH", "DELETE"))
         if request.method == "PATCH":
-            store.update_policy(parse_json(raw), require_odata_type=version == "v1.0")
-            if version == "beta":
+            store.update_policy(parse_json(raw), require_odata_type=version == Version.V1)
+            if version == Version.BETA:
                 return _json(request_id, 204, None)
         elif request.method == "DELETE":
             store.reset_policy()

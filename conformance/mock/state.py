@@ -18,6 +18,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from conformance.mock import images
+from conformance.times import read_time
+from conformance.versions import Version
 
 NEVER = "0001-01-01T00:00:00Z"  # how Graph shows "never used" (every example of the pages)
 STANDARD_MAX = timedelta(days=395)
@@ -86,20 +88,13 @@ def parse_time(value: Any, name: str) -> datetime:
     """An RFC 3339 date-time with an offset (``Z``, ``+00:00``, up to 7 fraction digits)."""
     if not isinstance(value, str):
         raise GraphError(400, "invalidRequest", f"{name} must be a date-time string")
-    text = value.strip().replace("z", "Z")
-    match = re.fullmatch(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d{1,7})?(Z|[+-]\d{2}:\d{2})", text)
-    if not match:
+    moment = read_time(value.strip().replace("z", "Z"))
+    if moment is None or moment.tzinfo is None:
         raise GraphError(400, "invalidRequest", f"{name} is not an RFC 3339 date-time with an offset: {value!r}")
-    fraction = (match.group(2) or ".0")[1:7].ljust(6, "0")
-    offset = "+00:00" if match.group(3) == "Z" else match.group(3)
-    try:
-        moment = datetime.fromisoformat(f"{match.group(1)}.{fraction}{offset}")
-    except ValueError:
-        raise GraphError(400, "invalidRequest", f"{name} is not a valid date-time: {value!r}") from None
     return moment.astimezone(UTC)
 
 
-def render_time(moment: datetime | None, precise: bool = False) -> str | None:
+def graph_time(moment: datetime | None, precise: bool = False) -> str | None:
     """Graph's form: ``Z``; server-made times carry 7 fraction digits, as in the docs' examples."""
     if moment is None:
         return None
@@ -148,10 +143,10 @@ class QrCode:
         return {
             "@odata.type": "#microsoft.graph.qrCode",
             "id": self.id,
-            "startDateTime": render_time(self.start),
-            "expireDateTime": render_time(self.expire),
-            "createdDateTime": render_time(self.created, precise=True),
-            "lastUsedDateTime": render_time(self.last_used) or NEVER,
+            "startDateTime": graph_time(self.start),
+            "expireDateTime": graph_time(self.expire),
+            "createdDateTime": graph_time(self.created, precise=True),
+            "lastUsedDateTime": graph_time(self.last_used) or NEVER,
             "image": image,
         }
 
@@ -164,15 +159,15 @@ class Pin:
     updated: datetime
     force_change: bool = True
 
-    def body(self, reveal: bool, version: str) -> dict[str, Any]:
-        identity = {"id": self.id} if version == "v1.0" else {}  # beta's qrPin has no id (its pages)
+    def body(self, reveal: bool, version: Version) -> dict[str, Any]:
+        identity = {"id": self.id} if version == Version.V1 else {}  # beta's qrPin has no id (its pages)
         return {
             "@odata.type": "#microsoft.graph.qrPin",
             **identity,
             "code": self.code if reveal else None,
             "forceChangePinNextSignIn": self.force_change,
-            "createdDateTime": render_time(self.created, precise=True),
-            "updatedDateTime": render_time(self.updated, precise=True),
+            "createdDateTime": graph_time(self.created, precise=True),
+            "updatedDateTime": graph_time(self.updated, precise=True),
         }
 
 
@@ -185,12 +180,12 @@ class Method:
     temporary: QrCode | None = None
 
     def body(
-        self, version: str, standard_image: dict[str, Any] | None = None, reveal_pin: bool = False
+        self, version: Version, standard_image: dict[str, Any] | None = None, reveal_pin: bool = False
     ) -> dict[str, Any]:
         # v1.0 documents createdDateTime on the method, beta lastUsedDateTime (each version's pages)
         dates = (
-            {"createdDateTime": render_time(self.created, precise=True)}
-            if version == "v1.0"
+            {"createdDateTime": graph_time(self.created, precise=True)}
+            if version == Version.V1
             else {"lastUsedDateTime": None}
         )
         return {
