@@ -1,8 +1,9 @@
-"""One exchange against one step's expectations -> every violation and every drift warning.
+"""One exchange against one step's expectations -> every violation and every note.
 
-Checks are generators: a step's expectations are all checked, and every failure is reported, each
-with the JSON path, what was expected, what came, and the doc page that says so. Properties the
-derived schemas do not mention are drift warnings, not failures.
+Checks are generators: a step's expectations are all checked, and every failure is reported as a
+typed :class:`~conformance.findings.Violation`, with the JSON path, what was expected, what came,
+and the doc page that says so. Properties the derived schemas do not mention are drift notes, not
+failures.
 """
 
 from __future__ import annotations
@@ -14,40 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance import jsonpath, scrub
+from conformance.findings import Note, NoteKind, Violation, ViolationKind
 from conformance.scenarios import Context, Step, duration, fill
 from conformance.schemas import SchemaSet
 from conformance.times import read_time
 
 NOT_JSON = object()
-
-
-@dataclass(frozen=True)
-class Violation:
-    step: str
-    where: str  # a JSON path, or "status", "content-type", ...
-    expected: str
-    got: str
-    doc: str | None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"step": self.step, "where": self.where, "expected": self.expected, "got": self.got, "doc": self.doc}
-
-    def render(self) -> str:
-        line = f"{self.where}: expected {self.expected}, got {self.got}"
-        return f"{line}\n    doc: {self.doc}" if self.doc else line
-
-
-@dataclass(frozen=True)
-class Note:
-    step: str
-    where: str
-    message: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"step": self.step, "where": self.where, "message": self.message}
-
-    def render(self) -> str:
-        return f"{self.where}: {self.message} (warning)"
 
 
 @dataclass(frozen=True)
@@ -69,11 +42,20 @@ def check_step(
         accepted = expect["status"] if isinstance(expect["status"], list) else [expect["status"]]
         if response.status not in accepted:
             wanted = " or ".join(str(s) for s in accepted)
-            yield Violation(step.name, "status", wanted, f"{response.status}{_error_hint(response)}", doc)
+            yield Violation(
+                ViolationKind.STATUS, step.name, "status", wanted, f"{response.status}{_error_hint(response)}", doc
+            )
     if "content_type" in expect:
         media = response.content_type.split(";")[0].strip().lower()
         if media != expect["content_type"].lower():
-            yield Violation(step.name, "content-type", expect["content_type"], media or "no Content-Type", doc)
+            yield Violation(
+                ViolationKind.CONTENT_TYPE,
+                step.name,
+                "content-type",
+                expect["content_type"],
+                media or "no Content-Type",
+                doc,
+            )
     needs_json = any(k in expect for k in ("schema", "body", "span", "error"))
     if needs_json and (response.body is NOT_JSON or response.body is None):
         got = (
@@ -81,7 +63,7 @@ def check_step(
             if response.body is None
             else f"a non-JSON body ({scrub.describe(scrub.scrub_text(response.text)[:60])})"
         )
-        yield Violation(step.name, "$", "a JSON body", got, doc)
+        yield Violation(ViolationKind.BODY, step.name, "$", "a JSON body", got, doc)
         return
     if "schema" in expect:
         yield from _schema(step, response.body, expect["schema"], context.version, schemas)
@@ -108,11 +90,11 @@ def _provenance(schema: dict[str, Any]) -> str | None:
 def _schema(step: Step, body: Any, name: str, version: str, schemas: SchemaSet) -> Iterator[Violation | Note]:
     document = schemas.schema(version, name)
     for error in (leaf for top in schemas.errors(version, name, body) for leaf in _leaves(top)):
-        parts = list(error.absolute_path)
-        key = next((p for p in reversed(parts) if isinstance(p, str)), None)
-        doc = _provenance(error.schema) or _provenance(_property_schema(document, parts)) or _first_source(document)
-        got = scrub.describe(error.instance, key)
-        yield Violation(step.name, jsonpath.format_path(parts), _expected(error), got, doc)
+        for parts, expected, got in _described(error):
+            doc = (
+                _provenance(error.schema) or _provenance(_property_schema(document, parts)) or _first_source(document)
+            )
+            yield Violation(ViolationKind.SCHEMA, step.name, jsonpath.format_path(parts), expected, got, doc)
     yield from _drift(step, body, document, version, schemas, [])
 
 
@@ -126,21 +108,42 @@ def _leaves(error: Any) -> list[Any]:
     return [error]
 
 
+def _described(error: Any) -> Iterator[tuple[list[Any], str, str]]:
+    """A schema error in the suite's words: (JSON path parts, what was expected, what came).
+
+    A missing required member is reported at the member's own path, once per member."""
+    parts = list(error.absolute_path)
+    if error.validator == "required":
+        present = error.instance if isinstance(error.instance, dict) else {}
+        for member in (m for m in error.validator_value if m not in present):
+            yield [*parts, member], "a required member", "nothing (absent)"
+        return
+    key = next((p for p in reversed(parts) if isinstance(p, str)), None)
+    yield parts, _expected(error), scrub.describe(error.instance, key)
+
+
 def _expected(error: Any) -> str:
-    schema = error.schema
+    """What the schema keyword that failed asks for, in words."""
+    schema, value = error.schema, error.validator_value
     if error.validator == "format":
-        return f"an RFC 3339 {error.validator_value}"
+        return f"an RFC 3339 {value}"
     if error.validator == "contentEncoding":
         return "base64"
     if error.validator == "type":
-        types = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
-        return " or ".join(types)
+        return " or ".join(value if isinstance(value, list) else [value])
     if error.validator == "enum":
-        return "one of " + ", ".join(str(v) for v in error.validator_value)
+        return "one of " + ", ".join(str(v) for v in value)
     if error.validator == "anyOf":
         graph_type = schema.get("x-graph-type", "the documented type")
         return f"{graph_type} or null" if {"type": "null"} in schema.get("anyOf", []) else str(graph_type)
-    return f"{error.validator} {error.validator_value!r}"
+    words = {
+        "minimum": f"a number of at least {value}",
+        "maximum": f"a number of at most {value}",
+        "minLength": f"a string of at least {value} characters",
+        "maxLength": f"a string of at most {value} characters",
+        "const": f"the value {value!r}",
+    }
+    return words.get(error.validator, f"what the schema's '{error.validator}' keyword allows ({value!r})")
 
 
 def _property_schema(document: dict[str, Any], parts: list[Any]) -> dict[str, Any]:
@@ -172,7 +175,9 @@ def _drift(
         if "@" in key:
             continue  # instance annotations (@odata.context, x@odata.nextLink) are not properties
         if key not in properties:
-            yield Note(step.name, jsonpath.format_path([*parts, key]), f"not documented for {name}")
+            yield Note(
+                NoteKind.UNDOCUMENTED, step.name, jsonpath.format_path([*parts, key]), f"not documented for {name}"
+            )
             continue
         nested = _ref_type(properties[key])
         if nested and isinstance(value, dict | list):
@@ -185,13 +190,9 @@ def _error(
     step: Step, body: Any, expected: dict[str, Any], version: str, schemas: SchemaSet, doc: str | None
 ) -> Iterator[Violation]:
     for error in schemas.errors(version, "graphError", body):
-        yield Violation(
-            step.name,
-            jsonpath.format_path(list(error.absolute_path)),
-            "Graph's error envelope " + _expected(error),
-            scrub.describe(error.instance),
-            doc,
-        )
+        for parts, wanted, got in _described(error):
+            wanted = f"Graph's error envelope: {wanted}"
+            yield Violation(ViolationKind.ERROR_ENVELOPE, step.name, jsonpath.format_path(parts), wanted, got, doc)
     codes = expected["code"] if isinstance(expected["code"], list) else [expected["code"]]
     got = jsonpath.find(body, "$.error.code")
     if got is not jsonpath.MISSING and got not in codes:
@@ -200,7 +201,9 @@ def _error(
         )
         sources = [s for c in codes for s in documented.get(c, [])]
         cite = f"{sources[0]['page']}:{sources[0]['line']}" if sources else doc
-        yield Violation(step.name, "$.error.code", " or ".join(codes), scrub.describe(got), cite)
+        yield Violation(
+            ViolationKind.ERROR_CODE, step.name, "$.error.code", " or ".join(codes), scrub.describe(got), cite
+        )
 
 
 def _assertion(
@@ -216,6 +219,7 @@ def _assertion(
             operand = fill(operand, context)
         except KeyError as missing:
             yield Violation(
+                ViolationKind.TEMPLATE,
                 step.name,
                 path,
                 f"a value to compare with {{{missing.args[0]}}}",
@@ -224,7 +228,12 @@ def _assertion(
             )
             return
     if scrub.is_placeholder(value) and kind in ("equals", "matches", "one_of", "hidden"):
-        yield Note(step.name, path, f"value is redacted in the cassette; '{kind}' was checked when it was recorded")
+        yield Note(
+            NoteKind.REDACTED,
+            step.name,
+            path,
+            f"value is redacted in the cassette; '{kind}' was checked when it was recorded",
+        )
         return
     if kind == "absent":
         ok, wanted = value is jsonpath.MISSING, "no such member"
@@ -251,7 +260,7 @@ def _assertion(
             "one of " + ", ".join(scrub.describe(c, key) for c in operand),
         )
     if not ok:
-        yield Violation(step.name, path, wanted, got, doc)
+        yield Violation(ViolationKind.ASSERTION, step.name, path, wanted, got, doc)
 
 
 def _same(value: Any, target: Any) -> bool:
@@ -277,10 +286,10 @@ def _span(step: Step, body: Any, span: dict[str, str], doc: str | None) -> Itera
     if start is None or end is None or start.tzinfo is None or end.tzinfo is None:
         shown = [jsonpath.find(body, span[side]) for side in ("from", "to")]
         got = " and ".join("nothing (absent)" if v is jsonpath.MISSING else scrub.describe(v) for v in shown)
-        yield Violation(step.name, where, "two date-times with offsets", got, doc)
+        yield Violation(ViolationKind.SPAN, step.name, where, "two date-times with offsets", got, doc)
         return
     length = end - start
     if "at_most" in span and length > duration(span["at_most"]):
-        yield Violation(step.name, where, f"at most {span['at_most']}", str(length), doc)
+        yield Violation(ViolationKind.SPAN, step.name, where, f"at most {span['at_most']}", str(length), doc)
     if "at_least" in span and length < duration(span["at_least"]):
-        yield Violation(step.name, where, f"at least {span['at_least']}", str(length), doc)
+        yield Violation(ViolationKind.SPAN, step.name, where, f"at least {span['at_least']}", str(length), doc)

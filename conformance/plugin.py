@@ -21,12 +21,13 @@ from conformance.errors import ConformanceError, UsageError
 if TYPE_CHECKING:
     import httpx
 
+    from conformance.report import CaseReport
     from conformance.runner import CaseResult
     from conformance.scenarios import Scenario
     from conformance.schemas import SchemaSet
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
-REPORT_KEY = pytest.StashKey[list[dict[str, Any]]]()
+REPORT_KEY: pytest.StashKey[list[CaseReport]] = pytest.StashKey()
 RESULT_KEY: pytest.StashKey[CaseResult] = pytest.StashKey()
 
 
@@ -244,7 +245,7 @@ def pytest_runtest_makereport(
     case = callspec.params.get("graph_case") if callspec is not None else None
     if not isinstance(case, Case):
         return report
-    from conformance.report import case_entry
+    from conformance.report import CaseReport
 
     if report.when == "call" or (report.when == "setup" and not report.passed):
         result = item.stash.get(RESULT_KEY, None)
@@ -254,10 +255,7 @@ def pytest_runtest_makereport(
             reason = str(report.longrepr[2]).removeprefix("Skipped: ")
         elif result is None and report.failed:
             reason = report.longreprtext.strip().splitlines()[-1] if report.longreprtext else None
-        entry = case_entry(result, case.id, outcome, reason)
-        entry["tags"] = list(case.scenario.tags)
-        entry["writes"] = case.scenario.writes
-        item.config.stash[REPORT_KEY].append(entry)
+        item.config.stash[REPORT_KEY].append(CaseReport(case.id, outcome, case.scenario, result, reason))
     return report
 
 
@@ -267,7 +265,7 @@ def _nothing_checked(config: pytest.Config) -> str | None:
     entries = config.stash.get(REPORT_KEY, [])
     if settings is None or not settings.base_url or config.option.collectonly or not entries:
         return None
-    if any(entry["outcome"] != "skipped" for entry in entries):
+    if any(entry.outcome != "skipped" for entry in entries):
         return None
     return (
         f"graph-conformance: error: nothing was checked: all {len(entries)} selected cases were skipped "
@@ -388,8 +386,10 @@ def graph_run(
     default_cassette_name: str,
 ) -> Callable[[Case], CaseResult]:
     """Run a case and fail the test with every violation it found."""
+    from conformance import findings
     from conformance.guard import CaseGuard, send_check
     from conformance.recording import recorded_clock
+    from conformance.report import CaseReport, failure_message
     from conformance.runner import Runner
     from conformance.scenarios import utc_now
     from conformance.transport import TargetHealth
@@ -406,10 +406,8 @@ def graph_run(
 
     def interrupted(case: Case, message: str, problem: str | None) -> None:
         """Report a case the run was interrupted in (pytest makes no report for it)."""
-        entry: dict[str, Any] = {"id": case.id, "outcome": "interrupted", "violations": [], "warnings": []}
-        entry.update(tags=list(case.scenario.tags), writes=case.scenario.writes)
-        entry["error"] = f"{message}; {problem}" if problem else message
-        request.config.stash[REPORT_KEY].append(entry)
+        error = f"{message}; {problem}" if problem else message
+        request.config.stash[REPORT_KEY].append(CaseReport(case.id, "interrupted", case.scenario, error=error))
 
     def run(case: Case) -> CaseResult:
         __tracebackhide__ = True
@@ -443,12 +441,12 @@ def graph_run(
             interrupted(case, f"interrupted ({held}) as it ended; its cleanup and restore ran", problem)
             raise KeyboardInterrupt(held)
         request.node.stash[RESULT_KEY] = result
-        for warning in result.warnings:
-            request.node.user_properties.append(("drift", warning.render()))
+        for note in result.notes:
+            request.node.user_properties.append(("drift", findings.text(note)))
         if result.outcome == "skipped":
             pytest.skip(result.not_applicable or "not applicable")
         if result.outcome != "passed":
-            pytest.fail(result.report(), pytrace=False)
+            pytest.fail(failure_message(result), pytrace=False)
         return result
 
     def _run_case(case: Case) -> CaseResult:

@@ -27,9 +27,10 @@ from typing import Any
 
 import httpx
 
-from conformance import jsonpath, scrub, transport
-from conformance.checks import NOT_JSON, Note, Response, Violation, check_step
+from conformance import findings, jsonpath, scrub, transport
+from conformance.checks import NOT_JSON, Response, check_step
 from conformance.errors import NotApplicable, SetupError, TargetError, WriteRefused
+from conformance.findings import Note, Violation, ViolationKind
 from conformance.recording import CLOCK_HEADER
 from conformance.scenarios import Context, Scenario, Step, fill
 from conformance.schemas import SchemaSet
@@ -76,7 +77,7 @@ class CaseResult:
     version: str
     exchanges: list[Exchange] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)
-    warnings: list[Note] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)  # drift, and values checked when recorded
     choices: list[dict[str, Any]] = field(default_factory=list)  # which documented alternative was answered
     error: str | None = None
     not_run: str | None = None  # why nothing of the case was sent, e.g. "target unreachable (...)"
@@ -96,29 +97,6 @@ class CaseResult:
         if self.error:
             return "error"
         return "failed" if self.violations else "passed"
-
-    def report(self) -> str:
-        """The failure message: each failing step, what was sent and came back, every violation."""
-        lines = [f"{self.case_id} — {self.scenario.title} ({self.scenario.location})"]
-        if self.not_run:
-            lines.append(f"  not run: {self.not_run}")
-        if self.error:
-            lines.append(f"  error: {self.error}")
-        by_step: dict[str, list[Violation | Note]] = {}
-        items: list[Violation | Note] = [*self.violations, *self.warnings]
-        for item in items:
-            by_step.setdefault(item.step, []).append(item)
-        for exchange in self.exchanges:
-            items = by_step.pop(exchange.step, [])
-            if not any(isinstance(i, Violation) for i in items) and not items:
-                continue
-            lines.append(f'  step "{exchange.step}"')
-            lines.append(f"    {exchange.summary()}")
-            lines.extend(f"    {item.render()}".replace("\n", "\n    ") for item in items)
-        for step, items in by_step.items():
-            lines.append(f'  step "{step}"')
-            lines.extend(f"    {item.render()}".replace("\n", "\n    ") for item in items)
-        return "\n".join(lines)
 
 
 def retry_delay(value: str | None, now: datetime | None = None) -> float | None:
@@ -187,10 +165,8 @@ class Runner:
             for step in scenario.given:
                 problems = self._step(step, context, result, budget)
                 if any(isinstance(p, Violation) for p in problems):
-                    raise SetupError(
-                        f'setup step "{step.name}" failed: '
-                        + "; ".join(p.render() for p in problems if isinstance(p, Violation))
-                    )
+                    failed = "; ".join(findings.text(p) for p in problems if isinstance(p, Violation))
+                    raise SetupError(f'setup step "{step.name}" failed: {failed}')
             for step in scenario.steps:
                 self._step(step, context, result, budget)
         except NotApplicable as exc:
@@ -221,7 +197,9 @@ class Runner:
             headers = {k: str(v) for k, v in fill(step.request.headers, context).items()}
             body = scrub.protect(fill(step.request.json, context)) if step.request.has_json else None
         except KeyError as exc:
-            missing = Violation(step.name, "request", f"a value for {{{exc.args[0]}}}", "nothing captured", None)
+            missing = Violation(
+                ViolationKind.TEMPLATE, step.name, "request", f"a value for {{{exc.args[0]}}}", "nothing captured", None
+            )
             result.violations.append(missing)
             return [missing]
         if self.send_clock:
@@ -244,6 +222,7 @@ class Runner:
         if response.status in RETRY_STATUSES and (exchange.attempts > 1 or gave_up):
             problems.append(
                 Violation(
+                    ViolationKind.RETRY,
                     step.name,
                     "status",
                     gave_up or f"an answer within the retry budget ({self.retry_budget:g}s)",
@@ -255,7 +234,14 @@ class Runner:
             value = jsonpath.find(response.body, capture_path) if response.body is not NOT_JSON else jsonpath.MISSING
             if value is jsonpath.MISSING:
                 problems.append(
-                    Violation(step.name, capture_path, f"a value to capture as '{name}'", "nothing (absent)", None)
+                    Violation(
+                        ViolationKind.CAPTURE,
+                        step.name,
+                        capture_path,
+                        f"a value to capture as '{name}'",
+                        "nothing (absent)",
+                        None,
+                    )
                 )
             else:
                 context.variables[name] = value
@@ -263,7 +249,7 @@ class Runner:
             if isinstance(problem, Violation):
                 result.violations.append(problem)
             else:
-                result.warnings.append(problem)
+                result.notes.append(problem)
         return problems
 
     def _alternatives(self, step: Step, status: int, result: CaseResult) -> list[Violation]:
@@ -276,7 +262,14 @@ class Runner:
             if pin["scenario"] == result.scenario.id and pin["step"] == step.name and status in pin["forbid"]:
                 allowed = " or ".join(str(s) for s in accepted if s not in pin["forbid"])
                 return [
-                    Violation(step.name, "status", f"{allowed} (pinned: {pin['reason']})", str(status), PINNED_FILE)
+                    Violation(
+                        ViolationKind.PINNED,
+                        step.name,
+                        "status",
+                        f"{allowed} (pinned: {pin['reason']})",
+                        str(status),
+                        PINNED_FILE,
+                    )
                 ]
         return []
 
@@ -336,6 +329,7 @@ class Runner:
             if delay is None:
                 result.violations.append(
                     Violation(
+                        ViolationKind.RETRY,
                         step.name,
                         "Retry-After",
                         f"a Retry-After header on {answer.status}",
@@ -374,7 +368,7 @@ def _response(step: str, answer: transport.Answer, max_bytes: int) -> tuple[Resp
     if answer.refused:
         expected = f"an answer of at most {transport.size_label(max_bytes)} ({transport.MAX_BYTES_OPTION})"
         return Response(answer.status, answer.content_type, NOT_JSON, ""), Violation(
-            step, "body", expected, answer.refused, None
+            ViolationKind.BODY, step, "body", expected, answer.refused
         )
     text = answer.text
     if not text.strip():
@@ -383,7 +377,7 @@ def _response(step: str, answer: transport.Answer, max_bytes: int) -> tuple[Resp
         body = scrub.protect(transport.parse_json(text))
     except transport.TooDeep as exc:  # nested too deep, or holding too many values (TooMany): never parsed
         return Response(answer.status, answer.content_type, NOT_JSON, ""), Violation(
-            step, "$", exc.expected, exc.got, None
+            ViolationKind.BODY, step, "$", exc.expected, exc.got
         )
     except ValueError:
         body = NOT_JSON

@@ -541,7 +541,7 @@ def table() -> tuple[list[str], int, int]:
     for variant in CORRECT:
         results = run_catalogue(variant.build(), scenarios)
         failing = sorted(r.case_id for r in results if r.outcome not in ACCEPTED)
-        warnings = sum(len(r.warnings) for r in results)
+        warnings = sum(len(r.notes) for r in results)
         verdict = "passes" if not failing else "FAILS"
         lines.append(
             f"{variant.name:<38} {'(correct, different)':<28} {verdict:<9} {', '.join(failing[:3])}{'' if failing else f'{warnings} drift warnings'}"

@@ -31,6 +31,7 @@ import vcr
 from vcr.serializers import yamlserializer
 
 from conformance import transport
+from conformance.report import failure_message
 from conformance.runner import Runner
 from conformance.transport import (
     Answer,
@@ -536,7 +537,7 @@ def test_an_unreachable_target_skips_the_cleanup_left_and_every_later_case() -> 
     second = runner(refuse, health).run(scenario(GET_QR), "beta", NOW)
     assert seen == ["/beta/a", "/beta/c"]  # nothing more was sent
     assert (second.outcome, second.not_run) == ("not-run", "target unreachable (ConnectError: Connection refused)")
-    assert "not run: target unreachable (ConnectError: Connection refused)" in second.report()
+    assert "not run: target unreachable (ConnectError: Connection refused)" in failure_message(second)
 
 
 def test_an_answer_between_failures_keeps_the_run_going() -> None:
@@ -597,7 +598,7 @@ def test_a_bom_answer_is_read_and_its_pin_never_reaches_the_report() -> None:
         scenario(GET_QR + "    expect: {body: {$.pin.code: {is_null: true}}}\n"), "beta", NOW
     )
     assert [(v.where, v.got) for v in result.violations] == [("$.pin.code", "<redacted code: a 8-character string>")]
-    assert PLANTED_PIN not in result.report() and PLANTED_PIN not in result.exchanges[0].response_text
+    assert PLANTED_PIN not in failure_message(result) and PLANTED_PIN not in result.exchanges[0].response_text
 
 
 def test_a_body_over_the_cap_is_a_violation_and_only_the_status_is_judged() -> None:

@@ -212,6 +212,7 @@ def test_violations_fail_with_the_full_story_and_the_json_report(pytester: pytes
     assert case["outcome"] == "failed"
     assert case["violations"] == [
         {
+            "kind": "assertion",
             "step": "read back",
             "where": "$.pin.code",
             "expected": "null",
@@ -219,7 +220,7 @@ def test_violations_fail_with_the_full_story_and_the_json_report(pytester: pytes
             "doc": "graph-docs/v1.0/api/authentication-put-qrcodepinmethod.md:70",
         }
     ]
-    assert {w["where"] for w in case["warnings"]} == {"$.brandNew"}
+    assert {(w["kind"], w["where"]) for w in case["warnings"]} == {("undocumented", "$.brandNew")}
     assert "58219374" not in report.read_text() and "58219374" not in result.stdout.str()
     assert "58219374" not in (pytester.path / "junit.xml").read_text()
 
