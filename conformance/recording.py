@@ -43,8 +43,19 @@ def _header(headers: Any, wanted: str) -> str | None:
     return None
 
 
+# vcrpy's own header filter runs first, at record and at replay alike: credentials headers become the
+# fixed placeholder, cookies and the (port-specific) Host header are not kept
+FILTERED_REQUEST_HEADERS = [
+    ("authorization", scrub.BEARER_PLACEHOLDER),
+    ("proxy-authorization", scrub.BEARER_PLACEHOLDER),
+    ("cookie", None),
+    ("host", None),
+]
+
+
 def before_record_request(base_url: str) -> Callable[[Any], Any]:
-    """The request hook: canonical origin, no credentials headers, every header value and the body scrubbed."""
+    """The request hook, after vcrpy's header filter: canonical origin, every other header value and the
+    body scrubbed."""
 
     def hook(request: Any) -> Any:
         uri = _canonical(request.uri, base_url)
@@ -52,11 +63,7 @@ def before_record_request(base_url: str) -> Callable[[Any], Any]:
             return None  # not the target (e.g. a token endpoint): never recorded, never replayed
         request.uri = uri
         for name in list(request.headers):
-            lower = name.lower()
-            if lower in ("cookie", "host"):
-                del request.headers[name]
-            else:
-                request.headers[name] = scrub.scrub_header(name, request.headers[name])
+            request.headers[name] = scrub.scrub_header(name, request.headers[name])
         if request.body:
             request.body = scrub.scrub_body(request.body, _header(request.headers, "content-type"))
         return request
@@ -190,6 +197,7 @@ def vcr_config(base_url: str) -> dict[str, Any]:
     return {
         "before_record_request": before_record_request(base_url),
         "before_record_response": before_record_response,
+        "filter_headers": FILTERED_REQUEST_HEADERS,
         "decode_compressed_response": True,
         "match_on": ["method", "scheme", "host", "port", "path", "query"],
         "filter_post_data_parameters": [
