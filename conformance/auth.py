@@ -70,6 +70,7 @@ class MsalAuth(httpx.Auth):
         return self._app
 
     def token(self) -> str:
+        """An access token from msal: from its cache when still valid, else from the configured flow."""
         app = self._application()
         scopes = [self.settings.scope]
         try:

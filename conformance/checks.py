@@ -36,6 +36,7 @@ class Response:
 def check_step(
     step: Step, response: Response, context: Context, schemas: SchemaSet, docs: tuple[str, ...]
 ) -> Iterator[Violation | Note]:
+    """Every violation and note of one answer against one step's expectations, ``docs[0]`` cited by default."""
     expect = step.expect
     doc = docs[0] if docs else None
     if "status" in expect:

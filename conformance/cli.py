@@ -206,6 +206,7 @@ def _run_embedded(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The ``graph-conformance`` command: parse ``argv``, run the subcommand, return its exit code (0, 1 or 2)."""
     parser = _parser()
     args = parser.parse_args(argv)
     try:

@@ -19,6 +19,7 @@ from conformance.errors import UsageError
 
 @dataclass(frozen=True)
 class RecordedExchange:
+    """One recorded request: method, path, status and the JSON members of its answer."""
     method: str
     path: str
     status: int

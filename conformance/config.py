@@ -292,6 +292,7 @@ def is_loopback_host(host: str) -> bool:
 
 @dataclass(frozen=True)
 class Settings:
+    """A run's resolved settings (CLI > ini > environment > defaults), frozen; secrets redacted in reprs."""
     base_url: str | None
     versions: tuple[str, ...]
     user: str

@@ -21,12 +21,14 @@ RULES_PATH = Path(__file__).with_name("rules.yaml")
 
 @dataclass
 class Coverable:
+    """An operation x status, or a rule, and the cases that cover it."""
     kind: str  # "operation" or "rule"
     key: str
     covered_by: list[str] = field(default_factory=list)
 
 
 def load_rules(path: Path = RULES_PATH) -> dict[str, Any]:
+    """The rules the catalogue must cover (``rules.yaml``)."""
     import yaml
 
     rules: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -34,6 +36,7 @@ def load_rules(path: Path = RULES_PATH) -> dict[str, Any]:
 
 
 def compute(scenarios: list[Scenario], documents: dict[str, Any], rules: dict[str, Any]) -> list[Coverable]:
+    """Which scenarios cover each published operation x status and each rule."""
     items: list[Coverable] = []
     for version in ALL_VERSIONS:
         operations = documents.get(f"{version}/operations.json", {}).get("operations", {})
@@ -62,6 +65,7 @@ def compute(scenarios: list[Scenario], documents: dict[str, Any], rules: dict[st
 
 
 def table_lines(items: list[Coverable]) -> list[str]:
+    """The coverage table as text lines, with the covered share of each group and in all."""
     lines: list[str] = []
     for kind, title in (
         ("operation", "documented operations x statuses (published pages)"),

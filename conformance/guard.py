@@ -97,6 +97,7 @@ def send_check(settings: Settings) -> Callable[[str, str], str | None] | None:
     may_policy = settings.allow_writes and settings.allow_policy_writes and not settings.read_only
 
     def check(method: str, url: str) -> str | None:
+        """Why ``method url`` must not be sent, or None (reads are always allowed)."""
         if method not in WRITE_METHODS:
             return None
         raw = url.split("?", 1)[0]

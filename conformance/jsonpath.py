@@ -44,6 +44,7 @@ def find(document: Any, path: str) -> Any:
 
 
 def format_path(parts: list[Any]) -> str:
+    """JSON path parts as text: ``$.a["b c"][0]``."""
     out = "$"
     for part in parts:
         if isinstance(part, int):

@@ -33,6 +33,7 @@ RESULT_KEY: pytest.StashKey[CaseResult] = pytest.StashKey()
 
 @dataclass(frozen=True)
 class Case:
+    """One parametrized case: a scenario against one API version, shown as ``<id>[<version>]``."""
     scenario: Scenario
     version: str
 
@@ -54,6 +55,7 @@ def _dest(flag: str) -> str:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    """Register the markers, resolve the settings from options, ini and environment, and stash them."""
     config.addinivalue_line("markers", "graph_writes: the case changes the target's state")
     config.addinivalue_line("markers", "graph_unguarded: the case needs no live-tenant guard")
     cli = {o.name: config.getoption(_dest(o.flag)) for o in OPTIONS}
@@ -69,6 +71,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    """The suite's options and ini keys, from the one option table in :mod:`conformance.config`."""
     group = parser.getgroup("graph-conformance", "Microsoft Graph QR code + PIN conformance")
     for option in OPTIONS:
         if option.kind == "flag":
@@ -108,6 +111,7 @@ def _load_cases(config: pytest.Config) -> list[Case]:
 
 
 def pytest_collection(session: pytest.Session) -> None:
+    """With a target: load and check the scenarios now, so a malformed one is a usage error."""
     settings = session.config.stash[SETTINGS_KEY]
     if not settings.base_url:
         return
@@ -166,6 +170,7 @@ def _on_termination_interrupt(config: pytest.Config) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
+    """The banner, the target and how it is reached, the schemas' digest, the case count, and how to reproduce."""
     settings = config.stash[SETTINGS_KEY]
     if not settings.base_url:
         return []
@@ -194,6 +199,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrize ``graph_case`` with every scenario x version the settings select."""
     if "graph_case" not in metafunc.fixturenames:
         return
     settings = metafunc.config.stash[SETTINGS_KEY]
@@ -240,6 +246,7 @@ def _missing_requirement(settings: Settings, scenario: Scenario) -> str | None:
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Record each graph case's verdict for the JSON report and the summary."""
     report = yield
     callspec = getattr(item, "callspec", None)
     case = callspec.params.get("graph_case") if callspec is not None else None
@@ -274,11 +281,13 @@ def _nothing_checked(config: pytest.Config) -> str | None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A run that checked nothing (every case skipped) ends as a usage error, not a pass."""
     if session.exitstatus == pytest.ExitCode.OK and _nothing_checked(session.config):
         session.exitstatus = pytest.ExitCode.USAGE_ERROR
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """The human summary, the rules a limited run checked, and where the JSON report went."""
     settings = config.stash.get(SETTINGS_KEY, None)
     entries = config.stash.get(REPORT_KEY, [])
     if settings is None or not settings.base_url or config.option.collectonly:
@@ -313,11 +322,13 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
 @pytest.fixture(scope="session")
 def graph_settings(request: pytest.FixtureRequest) -> Settings:
+    """The run's resolved settings."""
     return request.config.stash[SETTINGS_KEY]
 
 
 @pytest.fixture(scope="session")
 def graph_schemas() -> SchemaSet:
+    """The derived schemas the checks validate against."""
     from conformance.contract import default_schema_dir
     from conformance.schemas import SchemaSet
 
@@ -326,6 +337,7 @@ def graph_schemas() -> SchemaSet:
 
 @pytest.fixture(scope="session")
 def graph_client(graph_settings: Settings) -> Iterator[httpx.Client]:
+    """The run's bounded httpx client for the target, with its auth; closed at the end of the session."""
     import httpx
 
     from conformance.auth import build_auth

@@ -208,6 +208,7 @@ def vcr_config(base_url: str) -> dict[str, Any]:
 
 
 def cassette_name(scenario_id: str, version: str) -> str:
+    """The cassette of one case: ``<scenario id>--<version>``."""
     return f"{scenario_id}--{version}"
 
 

@@ -43,6 +43,7 @@ _STATUS_EXPECTATIONS = ("status", "content_type")  # what is still judged when t
 
 @dataclass
 class Exchange:
+    """One request as sent and its answer's status and headers, secrets scrubbed."""
     step: str
     method: str
     url: str
@@ -73,6 +74,7 @@ class Exchange:
 
 @dataclass
 class CaseResult:
+    """What running one case produced: exchanges, typed findings, the alternatives chosen, and how it ended."""
     scenario: Scenario
     version: str
     exchanges: list[Exchange] = field(default_factory=list)

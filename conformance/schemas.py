@@ -82,9 +82,11 @@ class SchemaSet:
         return Registry().with_resources(resources)
 
     def type_names(self, version: str) -> list[str]:
+        """The derived types of ``version``."""
         return contract.type_names(self.documents, version)
 
     def schema(self, version: str, type_name: str) -> dict[str, Any]:
+        """The derived schema document of ``type_name`` in ``version``."""
         try:
             document: dict[str, Any] = self.documents[f"{version}/{type_name}.json"]
         except KeyError:

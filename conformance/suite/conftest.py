@@ -91,11 +91,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 @pytest.fixture(scope="module")
 def vcr_cassette_dir(request: pytest.FixtureRequest) -> str:
+    """The run's cassette folder (``--cassette-dir``)."""
     return str(request.config.stash[SETTINGS_KEY].cassette_dir.resolve())
 
 
 @pytest.fixture
 def vcr_config(graph_settings: Settings) -> dict[str, Any]:
+    """VCR settings for the run's target: canonical origin, scrubbing, header filters."""
     from conformance.recording import vcr_config
 
     return vcr_config(graph_settings.base_url or "")
@@ -103,6 +105,7 @@ def vcr_config(graph_settings: Settings) -> dict[str, Any]:
 
 @pytest.fixture
 def default_cassette_name(request: pytest.FixtureRequest) -> str:
+    """One cassette per case: ``<scenario id>--<version>``."""
     from conformance.recording import cassette_name
 
     case = request.node.callspec.params.get("graph_case") if hasattr(request.node, "callspec") else None

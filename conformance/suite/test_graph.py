@@ -7,4 +7,5 @@ from typing import Any
 
 
 def test_scenario(graph_case: Any, graph_run: Callable[[Any], Any]) -> None:
+    """Run one graph case; the plugin fails it with every violation found."""
     graph_run(graph_case)
