@@ -112,3 +112,27 @@ def test_replay_without_a_cassette_fails_clearly_and_sends_nothing(pytester: pyt
     result.stdout.fnmatch_lines(["*cassette empty/method-needs-a-token--beta.yaml holds no answer for a request*"])
     assert "Traceback" not in result.stdout.str() and "During handling" not in result.stdout.str()
     assert result.ret == pytest.ExitCode.USAGE_ERROR  # a missing recording is bad input
+
+
+def test_vcrpys_header_filter_replaces_credentials_and_drops_cookies_and_host_at_record_and_replay() -> None:
+    import vcr
+    from vcr.request import Request
+
+    from conformance import recording, scrub
+
+    token = "eyJcanary.header-token-0123456789abcdef"
+    config = recording.vcr_config("http://127.0.0.1:9")
+    prepare = vcr.VCR(**config)._build_before_record_request(config)  # what vcrpy runs before recording and matching
+    sent = Request(
+        "GET",
+        "http://127.0.0.1:9/beta/me",
+        b"",
+        {"Authorization": f"Bearer {token}", "Proxy-Authorization": "Basic c2VjcmV0", "Cookie": "s=1", "Host": "x:9"},
+    )
+    recorded = prepare(sent)
+    assert {k.lower(): v for k, v in recorded.headers.items()} == {
+        "authorization": scrub.BEARER_PLACEHOLDER,
+        "proxy-authorization": scrub.BEARER_PLACEHOLDER,
+    }
+    assert recorded.uri == f"{recording.CANONICAL_ORIGIN}/beta/me" and token not in str(recorded.headers)
+    assert sent.headers["Cookie"] == "s=1"  # vcrpy filters a copy: what is sent keeps its headers
