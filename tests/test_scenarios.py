@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import json
+import re
+import textwrap
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from conformance import contract
 from conformance.errors import ScenarioError
 from conformance.scenarios import Context, duration, fill, load_scenarios, parse_scenario
+from conformance.scenarios.model import SCHEMA_PATH, scenario_schema
 from tests.conftest import FIXTURES
 
 MALFORMED = FIXTURES / "malformed"
 EXPECTED = json.loads((MALFORMED / "expected.json").read_text())
+METHOD = FIXTURES / "scenarios" / "method.yaml"
 KNOWN = set(contract.type_names(contract.read_documents(contract.default_schema_dir()), "beta"))
 
 
@@ -39,7 +46,16 @@ def test_every_problem_of_every_file_is_reported_at_once() -> None:
 
 
 def test_duplicate_ids_across_files_name_both_places(tmp_path: Path) -> None:
-    text = "id: same\ntitle: t\ndocs: [a.md]\nversions: [beta]\nsteps:\n  - request: {method: GET, path: /x}\n"
+    text = textwrap.dedent(
+        """\
+        id: same
+        title: t
+        docs: [a.md]
+        versions: [beta]
+        steps:
+          - request: {method: GET, path: /x}
+        """
+    )
     (tmp_path / "a.yaml").write_text(text)
     (tmp_path / "b.yaml").write_text(text)
     with pytest.raises(ScenarioError) as caught:
@@ -54,19 +70,24 @@ def test_a_missing_path_is_a_problem_too(tmp_path: Path) -> None:
 
 
 def test_a_valid_scenario_loads_with_lines_and_phases() -> None:
-    (scenario,) = load_scenarios([FIXTURES / "scenarios" / "method.yaml"], KNOWN, base=FIXTURES)
+    (scenario,) = load_scenarios([METHOD], KNOWN, base=FIXTURES)
     assert (scenario.id, scenario.versions, scenario.writes, scenario.location) == (
         "method-create-read-delete",
         ("beta", "v1.0"),
         True,
         "scenarios/method.yaml:1",
     )
-    assert [(s.phase, s.name, s.line) for s in (*scenario.given, *scenario.steps, *scenario.cleanup)] == [
-        ("given", "given 1: DELETE /users/{user}/authentication/qrCodePinMethod", 9),
-        ("step", "create", 12),
-        ("step", "read back", 28),
-        ("cleanup", "cleanup 1: DELETE /users/{user}/authentication/qrCodePinMethod", 38),
+    steps = (*scenario.given, *scenario.steps, *scenario.cleanup)
+    assert [(s.phase, s.name) for s in steps] == [
+        ("given", "given 1: DELETE /users/{user}/authentication/qrCodePinMethod"),
+        ("step", "create"),
+        ("step", "read back"),
+        ("cleanup", "cleanup 1: DELETE /users/{user}/authentication/qrCodePinMethod"),
     ]
+    starts = [
+        n for n, line in enumerate(METHOD.read_text().splitlines(), 1) if line.startswith(("  - request:", "  - name:"))
+    ]
+    assert [s.line for s in steps] == starts
 
 
 def test_templates_render_with_the_case_clock_and_captures() -> None:
@@ -114,14 +135,120 @@ def test_bad_durations_are_refused(text: str) -> None:
 
 
 def test_cleanup_may_use_any_capture_but_steps_only_earlier_ones() -> None:
-    text = (
-        "id: x\ntitle: t\ndocs: [a.md]\nversions: [beta]\nwrites: true\nsteps:\n"
-        '  - request: {method: GET, path: "/a/{late}"}\n'
-        "  - request: {method: GET, path: /b}\n    capture: {late: $.id}\n"
-        'cleanup:\n  - request: {method: DELETE, path: "/c/{late}"}\n'
+    text = textwrap.dedent(
+        """\
+        id: x
+        title: t
+        docs: [a.md]
+        versions: [beta]
+        writes: true
+        steps:
+          - request: {method: GET, path: "/a/{late}"}
+          - request: {method: GET, path: /b}
+            capture: {late: $.id}
+        cleanup:
+          - request: {method: DELETE, path: "/c/{late}"}
+        """
     )
     scenario, problems = parse_scenario(text, "x.yaml", KNOWN)
     assert scenario is None
     assert problems == [
         "x.yaml:7: $.steps[0].request.path: unknown template variable '{late}'; known here: user, user_without_method, version"
     ]
+
+
+# --- the schema: one duration grammar, a friendly message beside every pattern ------------------------
+
+
+DURATION_SAMPLES = [
+    *("P395D", "PT12H", "PT1H30M", "P1DT2H3M4S", "PT0S", "P0D", "PT90M", "P1DT1S"),
+    *("P", "PT", "P1DT", "395D", "P1W", "PT1.5H", "P1H", "PT1D", "p1d", "P-1D", "P1D ", " P1D", "P1D\n", "", "P1M2D"),
+]
+
+
+@pytest.mark.parametrize("text", DURATION_SAMPLES)
+def test_the_schema_and_duration_read_durations_alike(text: str) -> None:
+    accepted_by_schema = Draft202012Validator(scenario_schema()["$defs"]["duration"]).is_valid(text)
+    try:
+        duration(text)
+    except ValueError:
+        assert not accepted_by_schema
+    else:
+        assert accepted_by_schema
+
+
+def _nodes(schema: Any, where: str = "$") -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every subschema of ``schema`` with where it is."""
+    if isinstance(schema, dict):
+        yield where, schema
+        for key, value in schema.items():
+            if key != "x-messages":
+                yield from _nodes(value, f"{where}.{key}")
+    elif isinstance(schema, list):
+        for index, item in enumerate(schema):
+            yield from _nodes(item, f"{where}[{index}]")
+
+
+# keywords whose failures the loader words from the schema's x-messages (the rest it words itself)
+FRIENDLY = ("pattern", "const", "format", "anyOf", "minProperties", "maxProperties")
+
+
+def test_every_pattern_and_special_keyword_in_the_schema_carries_its_message() -> None:
+    nodes = list(_nodes(scenario_schema()))
+    missing = [
+        f"{where}: {kind}"
+        for where, node in nodes
+        for kind in FRIENDLY
+        if kind in node and kind not in node.get("x-messages", {})
+    ]
+    assert missing == []
+    assert "oneOf" in scenario_schema()["$defs"]["statuses"]["x-messages"]
+    anchored = re.findall(r'"pattern": "\^', SCHEMA_PATH.read_text())
+    assert sum("pattern" in node for _, node in nodes) == len(anchored)  # the walk reaches every pattern
+
+
+def test_every_message_in_the_schema_belongs_to_a_keyword_beside_it_and_fills_known_placeholders() -> None:
+    for where, node in _nodes(scenario_schema()):
+        for kind, message in node.get("x-messages", {}).items():
+            assert kind in node, f"{where}: a message for {kind}, which is not there"
+            placeholders = set(re.findall(r"\{(\w+)\}", message)) - {"user"}  # {user} is literal: a template
+            assert placeholders <= {"instance", "instance_json", "properties"}, where
+
+
+HEAD = textwrap.dedent(
+    """\
+    id: x
+    title: t
+    docs: [a.md]
+    versions: [beta]
+    """
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            HEAD.replace("[a.md]", "['a b']") + "steps: [{request: {method: GET, path: /a}}]\n",
+            "x.yaml:3: $.docs[0]: 'a b' is not a doc page; write its path, or path:line",
+        ),
+        (
+            HEAD + "tags: [Bad]\nsteps: [{request: {method: GET, path: /a}}]\n",
+            "x.yaml:5: $.tags[0]: 'Bad' is not a valid tag; use lower case letters, digits and dashes",
+        ),
+        (
+            HEAD + "steps: [{request: {method: GET, path: /a}, capture: {Id: $.id}}]\n",
+            "x.yaml:5: $.steps[0].capture: 'Id' is not a variable name; use lower case, digits and _",
+        ),
+        (
+            HEAD + "steps: [{request: {method: GET, path: /a}, expect: {schema: 1abc}}]\n",
+            "x.yaml:5: $.steps[0].expect.schema: '1abc' is not a schema name; use letters and digits, starting with a letter",
+        ),
+        (
+            HEAD + "steps: [{request: {method: GET, path: /a}, not_applicable: {status: 99, reason: r}}]\n",
+            "x.yaml:5: $.steps[0].not_applicable.status: status must be an HTTP status (100-599) or a list of them, got 99",
+        ),
+    ],
+)
+def test_patterns_beyond_the_corpus_give_their_friendly_message(text: str, problem: str) -> None:
+    assert parse_scenario(text, "x.yaml") == (None, [problem])

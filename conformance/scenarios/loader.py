@@ -1,15 +1,9 @@
-"""YAML scenarios -> frozen :class:`Scenario` objects, with every error at once as ``file:line``.
+"""Scenario files -> :class:`Scenario` objects, with every problem of every file at once as ``file:line``.
 
-A scenario file is plain YAML data validated by ``scenario.schema.json`` (shipped beside this
-module). No custom tags, nothing in a file names code. Errors read::
-
-    scenarios/qr.yaml:6: $.steps[0].expect: unknown key 'bodySchem' (did you mean 'body'?)
-
-Templates in request paths, headers, bodies and expected values use a small grammar, no eval:
-``{user}``, ``{version}``, a captured variable ``{qr_id}``, and times relative to the case's clock
-``{now}``, ``{now+1h}``, ``{now-30m}``, ``{now+395d}`` (units s, m, h, d); ``{{`` and ``}}`` are literal
-braces. Templates apply to requests and to ``equals`` / ``one_of`` operands (not to ``matches``
-patterns, whose braces are regular-expression quantifiers).
+Three passes over one file: YAML within limits, composed to nodes for the line of every JSON path
+(and for duplicate keys, custom tags and aliases that contain themselves); the schema, whose
+friendly messages sit beside their keywords in the schema itself (``x-messages``); then what a
+schema cannot say: template variables, JSON paths, schema names, undeclared writes.
 """
 
 from __future__ import annotations
@@ -18,8 +12,6 @@ import difflib
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -31,129 +23,16 @@ from conformance.errors import InputError, ScenarioError
 from conformance.jsonpath import format_path
 from conformance.jsonpath import parse as parse_path
 from conformance.safeyaml import kind_of
-
-SCHEMA_PATH = Path(__file__).with_name("scenario.schema.json")
-CATALOGUE = Path(__file__).with_name("catalogue")  # the packaged scenarios
-PINNED = Path(__file__).with_name("pinned.yaml")  # documented alternatives the maintainers forbid
-WRITE_METHODS = frozenset({"PUT", "PATCH", "POST", "DELETE"})
-_TEMPLATE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
-_ESCAPES = {"{{": "{", "}}": "}"}
-_NOW = re.compile(r"^now(?:([+-])(\d{1,5})([smhd]))?$")  # at most 99999 units: stays within the calendar
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
-BUILTIN_VARIABLES = ("user", "version", "user_without_method")
-
-
-# --- the model -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Request:
-    method: str
-    path: str
-    headers: dict[str, str]
-    json: Any = field(repr=False)  # request bodies may hold PINs
-    has_json: bool = False
-    auth: bool = True
-
-
-@dataclass(frozen=True)
-class Step:
-    name: str
-    request: Request
-    expect: dict[str, Any]
-    capture: dict[str, str]
-    line: int
-    phase: str  # "given", "step" or "cleanup"
-    not_applicable: tuple[frozenset[int], str] | None = None  # statuses that end the case as skipped, and why
-
-
-@dataclass(frozen=True)
-class Scenario:
-    id: str
-    title: str
-    docs: tuple[str, ...]
-    versions: tuple[str, ...]
-    tags: tuple[str, ...]
-    writes: bool
-    given: tuple[Step, ...]
-    steps: tuple[Step, ...]
-    cleanup: tuple[Step, ...]
-    file: str
-    line: int
-
-    @property
-    def location(self) -> str:
-        return f"{self.file}:{self.line}"
-
-
-# --- templates -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Context:
-    """What templates can refer to while a case runs."""
-
-    user: str
-    version: str
-    now: datetime
-    variables: dict[str, Any] = field(default_factory=dict, repr=False)  # captured values may be PINs
-
-
-def template_names(text: str) -> Iterator[str]:
-    for match in _TEMPLATE.finditer(text):
-        if match.group(0) not in _ESCAPES:
-            yield match.group(1)
-
-
-def _value_of(name: str, context: Context) -> Any:
-    now = _NOW.match(name)
-    if now:
-        moment = context.now
-        if now.group(1):
-            delta = timedelta(**{_UNITS[now.group(3)]: int(now.group(2))})
-            moment = moment + delta if now.group(1) == "+" else moment - delta
-        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    if name == "user":
-        return context.user
-    if name == "version":
-        return context.version
-    if name in context.variables:
-        return context.variables[name]
-    raise KeyError(name)
-
-
-def fill(value: Any, context: Context) -> Any:
-    """Fill the templates in ``value`` (strings, lists and mappings, recursively)."""
-    if isinstance(value, dict):
-        return {fill(k, context): fill(v, context) for k, v in value.items()}
-    if isinstance(value, list):
-        return [fill(v, context) for v in value]
-    if not isinstance(value, str):
-        return value
-    whole = _TEMPLATE.fullmatch(value)
-    if whole and whole.group(0) not in _ESCAPES:
-        return _value_of(whole.group(1), context)  # a lone template keeps the captured value's type
-    return _TEMPLATE.sub(lambda m: _ESCAPES.get(m.group(0)) or str(_value_of(m.group(1), context)), value)
-
-
-def duration(text: str) -> timedelta:
-    match = _DURATION.match(text)
-    if not match or text in ("P", "PT"):
-        raise ValueError(f"not an ISO 8601 duration: {text!r}")
-    days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
-    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
-
-
-# --- loading -------------------------------------------------------------------------------------
+from conformance.scenarios.model import BUILTIN_VARIABLES, WRITE_METHODS, Request, Scenario, Step, scenario_schema
+from conformance.scenarios.templates import names_a_time, template_names
+from conformance.versions import Version
 
 
 @cache
 def _validator() -> Any:
     from jsonschema import Draft202012Validator, FormatChecker
 
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    return Draft202012Validator(schema, format_checker=FormatChecker(["regex"]))
+    return Draft202012Validator(scenario_schema(), format_checker=FormatChecker(["regex"]))
 
 
 class _Lines:
@@ -203,7 +82,8 @@ class _Lines:
         return self.lines.get(path, 1)
 
 
-def _suggest(word: str, choices: list[str]) -> str:
+def did_you_mean(word: str, choices: list[str]) -> str:
+    """`` (did you mean 'x'?)`` for the choice closest to ``word``, or nothing when none is close."""
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
@@ -219,15 +99,31 @@ _TYPE_NAMES = {
 }
 
 
+_PLACEHOLDER = re.compile(r"\{(instance|instance_json|properties)\}")
+
+
+def _friendly(template: str, error: Any) -> str:
+    """An ``x-messages`` text of the schema with its placeholders filled from ``error``."""
+    values = {
+        "instance": str(error.instance),
+        "instance_json": json.dumps(error.instance),
+        "properties": ", ".join(sorted(error.schema.get("properties", {}))),
+    }
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
+
+
 def _schema_problems(data: Any, lines: _Lines) -> Iterator[tuple[int, str]]:
     for error in _validator().iter_errors(data):
         path = tuple(error.absolute_path)
         where = format_path(list(path))
         kind = error.validator
-        if kind == "additionalProperties":
+        friendly = error.schema.get("x-messages", {}).get(kind) if isinstance(error.schema, dict) else None
+        if friendly:
+            yield lines.line(path), f"{where}: {_friendly(friendly, error)}"
+        elif kind == "additionalProperties":
             allowed = sorted(error.schema.get("properties", {}))
             for key in sorted(str(k) for k in set(error.instance) - set(allowed)):
-                fix = _suggest(key, allowed) or f" (allowed: {', '.join(allowed)})"
+                fix = did_you_mean(key, allowed) or f" (allowed: {', '.join(allowed)})"
                 yield lines.line(path, key), f"{where}: unknown key '{key}'{fix}"
         elif kind == "required":
             missing = re.search(r"'([^']+)' is a required property", error.message)
@@ -239,48 +135,8 @@ def _schema_problems(data: Any, lines: _Lines) -> Iterator[tuple[int, str]]:
             yield lines.line(path), f"{where}: expected {wanted}, got {kind_of(error.instance)}"
         elif kind == "enum":
             choices = [str(c) for c in error.validator_value]
-            hint = _suggest(str(error.instance), choices)
+            hint = did_you_mean(str(error.instance), choices)
             yield lines.line(path), f"{where}: {json.dumps(error.instance)} is not one of {', '.join(choices)}{hint}"
-        elif kind == "pattern" and path and path[-1] == "id" and len(path) == 1:
-            yield (
-                lines.line(path),
-                f"{where}: '{error.instance}' is not a valid id; use lower case letters, digits and dashes",
-            )
-        elif kind == "pattern" and error.validator_value == "^\\$":
-            yield lines.line(path), f"{where}: '{error.instance}' is not a JSON path; start it with '$' (e.g. '$.id')"
-        elif kind == "pattern" and error.validator_value == "^/":
-            example = "/users/{user}/..."
-            yield (
-                lines.line(path),
-                f"{where}: '{error.instance}' must start with '/' (a path below the version: {example})",
-            )
-        elif kind == "pattern" and error.validator_value.startswith("^P"):
-            yield (
-                lines.line(path),
-                f"{where}: '{error.instance}' is not an ISO 8601 duration (e.g. P395D, PT12H, PT1H30M)",
-            )
-        elif kind == "pattern" and error.validator_value == "^[a-z_][a-z0-9_]*$":
-            yield lines.line(path), f"{where}: '{error.instance}' is not a variable name; use lower case, digits and _"
-        elif kind == "propertyNames":
-            bad = error.instance if isinstance(error.instance, str) else error.message
-            yield lines.line(path), f"{where}: bad key {bad!r}: {error.message}"
-        elif kind == "oneOf" and path and path[-1] == "status":
-            yield (
-                lines.line(path),
-                f"{where}: status must be an HTTP status (100-599) or a list of them, got {json.dumps(error.instance)}",
-            )
-        elif kind == "anyOf" and "span" in str(error.schema_path):
-            yield lines.line(path), f"{where}: a span needs 'at_most' or 'at_least'"
-        elif kind in ("minProperties", "maxProperties") and "is_null" in error.schema.get("properties", {}):
-            names = ", ".join(sorted(error.schema.get("properties", {})))
-            yield lines.line(path), f"{where}: an assertion has exactly one of: {names}"
-        elif kind == "const":
-            yield (
-                lines.line(path),
-                f"{where}: write true here (or remove the assertion), got {json.dumps(error.instance)}",
-            )
-        elif kind == "format" and error.validator_value == "regex":
-            yield lines.line(path), f"{where}: {json.dumps(error.instance)} is not a valid regular expression"
         else:
             yield lines.line(path), f"{where}: {error.message}"
 
@@ -312,13 +168,13 @@ def _template_problems(
                         strings += list(_strings(assertion[kind], (*path, "expect", "body", json_path, kind)))
             for where, text in strings:
                 for name in template_names(text):
-                    if _NOW.match(name) or name in BUILTIN_VARIABLES or name in captured:
+                    if names_a_time(name) or name in BUILTIN_VARIABLES or name in captured:
                         continue
                     if name.startswith("now"):
                         problem = f"bad time template '{{{name}}}': write now, now+N or now-N with a unit s, m, h or d"
                     else:
                         options = sorted(captured | set(BUILTIN_VARIABLES))
-                        hint = _suggest(name, options)
+                        hint = did_you_mean(name, options)
                         problem = f"unknown template variable '{{{name}}}'{hint}; known here: {', '.join(options)}"
                     yield lines.line(where), f"{format_path(list(where))}: {problem}"
             paths: list[tuple[Any, tuple[Any, ...]]] = [(p, (*path, "expect", "body")) for p in body]
@@ -357,7 +213,7 @@ def _template_problems(
                 yield (
                     lines.line((*path, "expect", "schema")),
                     f"{format_path([*path, 'expect', 'schema'])}: unknown schema '{schema}'"
-                    + _suggest(schema, sorted(known_schemas)),
+                    + did_you_mean(schema, sorted(known_schemas)),
                 )
             capture = step.get("capture")
             for name in capture if isinstance(capture, dict) else {}:
@@ -442,7 +298,7 @@ def parse_scenario(text: str, display: str, known_schemas: set[str] | None = Non
         id=data["id"],
         title=data["title"],
         docs=tuple(data["docs"]),
-        versions=tuple(data["versions"]),
+        versions=tuple(Version(v) for v in data["versions"]),
         tags=tuple(data.get("tags", [])),
         writes=bool(data.get("writes", False)),
         given=steps("given", "given"),
@@ -495,38 +351,3 @@ def _display(file: Path, base: Path | None) -> str:
         return file.resolve().relative_to(base.resolve()).as_posix()
     except ValueError:
         return file.as_posix()
-
-
-def load_pins(path: Path, scenarios: list[Scenario]) -> list[dict[str, Any]]:
-    """The forbidden alternatives of ``pinned.yaml``, each checked against the scenarios it names."""
-    display = _display(path, None)
-    try:  # read within the limits of a scenario file: size, depth, aliases
-        data = safeyaml.safe_load(safeyaml.read(path, display, safeyaml.SCENARIO_LIMITS), display) or {}
-    except InputError as exc:
-        raise ScenarioError([str(exc)]) from None
-    pins = data.get("pins") if isinstance(data, dict) else None
-    if not isinstance(pins, list):
-        raise ScenarioError([f"{display}: expected a mapping with a 'pins' list"])
-    steps = {s.id: {step.name for step in s.steps} for s in scenarios}
-    problems: list[str] = []
-    for index, pin in enumerate(pins):
-        where = f"{display}: pins[{index}]"
-        if not isinstance(pin, dict) or set(pin) != {"scenario", "step", "forbid", "reason"}:
-            problems.append(f"{where}: give exactly scenario, step, forbid and reason")
-        elif not all(isinstance(pin[key], str) for key in ("scenario", "step", "reason")):
-            problems.append(f"{where}: scenario, step and reason are strings")
-        elif pin["scenario"] not in steps:
-            problems.append(
-                f"{where}: unknown scenario '{pin['scenario']}'{_suggest(str(pin['scenario']), sorted(steps))}"
-            )
-        elif pin["step"] not in steps[pin["scenario"]]:
-            problems.append(f"{where}: scenario '{pin['scenario']}' has no step '{pin['step']}'")
-        elif not isinstance(pin["forbid"], list) or not all(isinstance(s, int) for s in pin["forbid"]):
-            problems.append(f"{where}: forbid is a list of statuses")
-    if problems:
-        raise ScenarioError(problems)
-    return pins
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
