@@ -36,6 +36,7 @@ class Repair:
     detail: str
 
     def as_dict(self) -> dict[str, Any]:
+        """The repair as an entry of ``repairs.json``."""
         return {"kind": self.kind, "page": self.page, "line": self.line, "detail": self.detail}
 
 

@@ -141,6 +141,7 @@ class Page:
 
     @property
     def is_resource(self) -> bool:
+        """Whether the page describes a type (a resource page) rather than an operation."""
         if self.doc_type:
             return self.doc_type == "resourcePageType"
         return self.title.endswith("resource type")
@@ -165,6 +166,11 @@ def read_page(path: Path, display: str) -> Page:
 
 
 def parse_page(text: str, display: str) -> Page:
+    """Read page ``text`` in whichever of the three forms it is; ``display`` names it in facts and errors.
+
+    The version comes from the path (a ``beta`` or ``v1.0`` folder), else a Graph URL, else the beta
+    disclaimer; a page under ``drafts`` or holding ``TODO`` is a draft.
+    """
     lines = text.splitlines()
     if lines and lines[0].strip() == "---":
         page = _read_markdown(lines, display, "markdown")
@@ -172,7 +178,7 @@ def parse_page(text: str, display: str) -> Page:
         page = _read_markdown(lines, display, "table-front-matter")
     else:
         page = _read_rendered(lines, display)
-    page.version = _version(page, display, text)
+    page.version = _version(display, text)
     page.draft = "drafts" in Path(display).parts or "TODO" in text
     return page
 
@@ -199,7 +205,7 @@ def _front_matter(lines: list[str], form: str) -> tuple[dict[str, str], int]:
     return meta, i
 
 
-def _version(page: Page, display: str, text: str) -> Version | None:
+def _version(display: str, text: str) -> Version | None:
     parts = Path(display).parts
     for candidate in ALL_VERSIONS:
         if candidate in parts:
@@ -246,7 +252,7 @@ def _read_markdown(lines: list[str], display: str, form: str) -> Page:
             i = _pipe_table(page, lines, i, section, heading)
             continue
         if form == "table-front-matter" and line.strip() == "{":
-            i = _bare_json(page, lines, i, section, heading)
+            i = _bare_json(page, lines, i)
             continue
         _statuses(page, line, i + 1, section)
         i += 1
@@ -331,13 +337,17 @@ def _block(
 
 def _syntax_line(page: Page, raw: str, line: int) -> None:
     match = _REQUEST_LINE.match(raw.strip())
-    if not match:
-        return
+    if match:
+        page.syntax.append(SyntaxLine(*_request(match, page, line), line))
+
+
+def _request(match: re.Match[str], page: Page, line: int) -> tuple[str, str]:
+    """The method and service-relative path of a matched request line; extra verbs are noted, the first read."""
+    method = match.group(1)
     if match.group(2):
-        page.notes.append(
-            f"{page.path}:{line}: request line has extra verbs '{match.group(2).strip()}'; read as {match.group(1)}"
-        )
-    page.syntax.append(SyntaxLine(match.group(1), _path_of(match.group(3), page, line), line))
+        extra = match.group(2).strip()
+        page.notes.append(f"{page.path}:{line}: request line has extra verbs '{extra}'; read as {method}")
+    return method, _path_of(match.group(3), page, line)
 
 
 def _path_of(target: str, page: Page, line: int) -> str:
@@ -352,9 +362,8 @@ def _path_of(target: str, page: Page, line: int) -> str:
 
 
 def _http_example(
-    page: Page, body: list[str], first: int, annotation: dict[str, Any], section: str, heading: str
+    page: Page, lines: list[str], first: int, annotation: dict[str, Any], section: str, heading: str
 ) -> None:
-    lines = [ln for ln in body]
     k = next((n for n, ln in enumerate(lines) if ln.strip()), None)
     if k is None:
         return
@@ -365,12 +374,7 @@ def _http_example(
     request = _REQUEST_LINE.match(head)
     status_match = _STATUS_LINE.match(head)
     if request:
-        method = request.group(1)
-        if request.group(2):
-            page.notes.append(
-                f"{page.path}:{start_line}: request line has extra verbs '{request.group(2).strip()}'; read as {method}"
-            )
-        path = _path_of(request.group(3), page, start_line)
+        method, path = _request(request, page, start_line)
         kind = "request"
     elif status_match:
         status = int(status_match.group(1))
@@ -404,20 +408,26 @@ def _statuses(page: Page, line: str, number: int, section: str) -> None:
         page.response_types.append((match.group(1), number))
 
 
-def _bare_json(page: Page, lines: list[str], i: int, section: str, heading: str) -> int:
+def _bare_json(page: Page, lines: list[str], i: int) -> int:
     """A JSON object standing on its own (no fence), as in rendered pages."""
-    depth, j = 0, i
-    while j < len(lines):
-        depth += lines[j].count("{") - lines[j].count("}")
-        if depth <= 0:
-            break
-        j += 1
+    j = _object_end(lines, i)
     value, found = doc_json.loads("\n".join(lines[i : j + 1]), page.path, i + 1)
     page.repairs.extend(found)
     odata = value.get("@odata.type") if isinstance(value, dict) else None
     if isinstance(odata, str):
         page.representations.append(Representation(odata.lstrip("#"), None, None, value, i + 1))
     return j + 1
+
+
+def _object_end(lines: list[str], start: int) -> int:
+    """The index of the line closing the JSON object that opens at ``start`` (``len(lines)`` if none does)."""
+    depth, end = 0, start
+    while end < len(lines):
+        depth += lines[end].count("{") - lines[end].count("}")
+        if depth <= 0:
+            break
+        end += 1
+    return end
 
 
 def _bare_requests(page: Page, lines: list[str], start: int) -> None:
@@ -451,10 +461,10 @@ def _read_rendered(lines: list[str], display: str) -> Page:
                 _syntax_line(page, stripped, i + 1)
                 i += 1
                 continue
-            i = _rendered_example(page, lines, i, section, heading)
+            i = _rendered_example(page, lines, i, heading)
             continue
         if stripped == "{":
-            i = _bare_json(page, lines, i, section, heading)
+            i = _bare_json(page, lines, i)
             continue
         _statuses(page, stripped, i + 1, section)
         i += 1
@@ -474,7 +484,7 @@ def _flat_table(page: Page, lines: list[str], i: int, first: str, section: str) 
     return j
 
 
-def _rendered_example(page: Page, lines: list[str], i: int, section: str, heading: str) -> int:
+def _rendered_example(page: Page, lines: list[str], i: int, heading: str) -> int:
     """An example in rendered text: a request or status line, headers, then an optional JSON body."""
     j = i + 1
     while j < len(lines) and _HEADER_LINE.match(lines[j].strip()):
@@ -484,13 +494,7 @@ def _rendered_example(page: Page, lines: list[str], i: int, section: str, headin
         k += 1
     end = j
     if k < len(lines) and lines[k].strip() == "{":
-        depth, end = 0, k
-        while end < len(lines):
-            depth += lines[end].count("{") - lines[end].count("}")
-            if depth <= 0:
-                break
-            end += 1
-        end += 1
+        end = _object_end(lines, k) + 1
     block = lines[i:end]
     kind = "request" if _REQUEST_LINE.match(lines[i].strip()) else "response"
     _http_example(page, block, i + 1, {"blockType": kind}, "Examples", heading)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from textwrap import dedent
+
 import pytest
 
 from conformance import doc_json
@@ -14,7 +16,12 @@ def kinds(repairs: list[doc_json.Repair]) -> list[tuple[str, int]]:
 
 
 def test_trailing_comma_in_object_is_removed_and_recorded() -> None:
-    value, repairs = doc_json.loads('{\n  "startDateTime": "2025-01-01T12:00:00Z",\n}', "p.md", 92)
+    text = dedent("""\
+        {
+          "startDateTime": "2025-01-01T12:00:00Z",
+        }
+        """)
+    value, repairs = doc_json.loads(text, "p.md", 92)
     assert value == {"startDateTime": "2025-01-01T12:00:00Z"}
     assert kinds(repairs) == [("trailing-comma", 93)]
     assert repairs[0].page == "p.md"
@@ -27,14 +34,25 @@ def test_trailing_comma_in_array_is_removed_and_recorded() -> None:
 
 
 def test_missing_comma_between_members_on_separate_lines_is_inserted() -> None:
-    text = '{\n  "@odata.type": "microsoft.graph.qrCodeImageDetails"\n  "version": 1\n}'
+    text = dedent("""\
+        {
+          "@odata.type": "microsoft.graph.qrCodeImageDetails"
+          "version": 1
+        }
+        """)
     value, repairs = doc_json.loads(text, "seed.txt", 125)
     assert value == {"@odata.type": "microsoft.graph.qrCodeImageDetails", "version": 1}
     assert kinds(repairs) == [("missing-comma", 126)]
 
 
 def test_several_defects_in_one_block_are_all_recorded_with_their_lines() -> None:
-    text = '{\n  "a": "x"\n  "b": [1,],\n  "c": {"d": 2,},\n}'
+    text = dedent("""\
+        {
+          "a": "x"
+          "b": [1,],
+          "c": {"d": 2,},
+        }
+        """)
     value, repairs = doc_json.loads(text, "p.md", 10)
     assert value == {"a": "x", "b": [1], "c": {"d": 2}}
     assert kinds(repairs) == [
@@ -46,13 +64,26 @@ def test_several_defects_in_one_block_are_all_recorded_with_their_lines() -> Non
 
 
 def test_a_missing_comma_does_not_shift_the_lines_of_later_repairs() -> None:
-    text = '{\n  "a": 1\n  "b": 2\n  "c": 3\n  "d": [4,]\n}'
+    text = dedent("""\
+        {
+          "a": 1
+          "b": 2
+          "c": 3
+          "d": [4,]
+        }
+        """)
     _, repairs = doc_json.loads(text, "p.md", 1)
     assert kinds(repairs) == [("missing-comma", 2), ("missing-comma", 3), ("missing-comma", 4), ("trailing-comma", 5)]
 
 
 def test_truncated_values_become_unknown_markers() -> None:
-    value, repairs = doc_json.loads('{\n  "binaryValue": "PHN2ZyB2ZXJz...",\n  "version": 1\n}', "p.md", 5)
+    text = dedent("""\
+        {
+          "binaryValue": "PHN2ZyB2ZXJz...",
+          "version": 1
+        }
+        """)
+    value, repairs = doc_json.loads(text, "p.md", 5)
     assert value["binaryValue"] == Unknown("truncated", "PHN2ZyB2ZXJz...")
     assert kinds(repairs) == [("truncated-value", 6)]
     assert doc_json.strip_unknown(value) == {"version": 1}
@@ -62,7 +93,12 @@ def test_truncated_values_become_unknown_markers() -> None:
     "placeholder", ["String (timestamp)", "String (identifier)", "String", "Binary", "Boolean", "Integer"]
 )
 def test_placeholder_values_become_unknown_markers(placeholder: str) -> None:
-    value, repairs = doc_json.loads(f'{{\n  "x": "{placeholder}"\n}}', "p.md", 1)
+    text = dedent(f"""\
+        {{
+          "x": "{placeholder}"
+        }}
+        """)
+    value, repairs = doc_json.loads(text, "p.md", 1)
     assert value == {"x": Unknown("placeholder", placeholder)}
     assert kinds(repairs) == [("placeholder-value", 2)]
 

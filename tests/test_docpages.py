@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from textwrap import dedent
 
 import pytest
 
-from conformance.docpages import parse_page, read_page
+from conformance.docpages import Page, parse_page, read_page
 from conformance.errors import DocError, DocJsonError
 from tests.conftest import DOC_DIRS, SHARED
 
@@ -17,8 +18,10 @@ def read(rel: str):
     return read_page(SHARED / rel, rel)
 
 
-def test_the_corpus_is_where_the_tests_expect_it() -> None:
-    assert len(CORPUS) == 50
+def test_the_corpus_is_where_the_tests_expect_it(pages: list[Page]) -> None:
+    """Every doc folder holds pages, and the pages read here are the pages derive reads."""
+    assert all(any(p.is_relative_to(d) for p in CORPUS) for d in DOC_DIRS)
+    assert sorted(page.path for page in pages) == sorted(p.relative_to(SHARED).as_posix() for p in CORPUS)
 
 
 @pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.relative_to(SHARED).as_posix())
@@ -164,7 +167,24 @@ def test_rendered_flattened_property_table() -> None:
 
 
 def test_unreadable_json_in_a_page_names_page_line_and_column() -> None:
-    text = '---\ntitle: x\ndoc_type: apiPageType\n---\n\n<!-- {\n  "blockType": "response"\n} -->\n```http\nHTTP/1.1 200 OK\n\n{\n  "id": "a"\n  "x": tru\n}\n```\n'
+    text = dedent("""\
+        ---
+        title: x
+        doc_type: apiPageType
+        ---
+
+        <!-- {
+          "blockType": "response"
+        } -->
+        ```http
+        HTTP/1.1 200 OK
+
+        {
+          "id": "a"
+          "x": tru
+        }
+        ```
+        """)
     with pytest.raises(DocJsonError) as caught:
         parse_page(text, "v1.0/broken.md")
     # the missing comma at line 13 is repaired; the bad literal at line 14 is not
@@ -173,7 +193,15 @@ def test_unreadable_json_in_a_page_names_page_line_and_column() -> None:
 
 def test_unclosed_annotation_is_a_clear_error() -> None:
     with pytest.raises(DocError) as caught:
-        parse_page('---\ntitle: x\n---\n<!-- { "blockType": "request" -->\n', "v1.0/x.md")
+        parse_page(
+            dedent("""\
+                ---
+                title: x
+                ---
+                <!-- { "blockType": "request" -->
+                """),
+            "v1.0/x.md",
+        )
     assert str(caught.value) == "v1.0/x.md:4: annotation comment has an unclosed '{'"
 
 

@@ -1,0 +1,91 @@
+"""Every place where the sources disagree (``conflicts.json``), each alternative with all its sources.
+
+Within a version: an enum given with different member lists, a property given different types, an
+operation given more than one success status. Across versions: a published operation whose success
+statuses differ between beta and v1.0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from conformance.derive.facts import TYPES, EnumFacts, Facts, OperationFacts, TypeFacts, sorted_sources, source
+from conformance.derive.operations import display_key
+from conformance.versions import ALL_VERSIONS, Version
+
+
+def find_conflicts(facts: Facts) -> list[dict[str, Any]]:
+    """Every conflict in ``facts``, sorted by version, kind and subject."""
+    found: list[dict[str, Any]] = []
+    for version in ALL_VERSIONS:
+        found.extend(_enum_members(version, facts.enums[version]))
+        for name in TYPES:
+            found.extend(_property_types(version, facts.types[version][name]))
+        found.extend(_success_statuses(version, facts.operations[version]))
+    found.extend(_success_statuses_across_versions(facts.operations))
+    return sorted(found, key=lambda c: (c["version"], c["kind"], c["subject"]))
+
+
+def _enum_members(version: str, enums: dict[str, EnumFacts]) -> Iterator[dict[str, Any]]:
+    for name in sorted(enums):
+        variants = enums[name].members
+        if len(variants) > 1:
+            yield {
+                "kind": "enum-members",
+                "version": version,
+                "subject": name,
+                "alternatives": [
+                    {"members": list(m), "sources": sorted_sources(s)} for m, s in sorted(variants.items())
+                ],
+            }
+
+
+def _property_types(version: str, facts: TypeFacts) -> Iterator[dict[str, Any]]:
+    for name in sorted(facts.properties):
+        given = sorted(facts.properties[name], key=lambda f: (f.page, f.line))
+        if len({(f.graph_type, f.collection) for f in given}) > 1:
+            yield {
+                "kind": "property-type",
+                "version": version,
+                "subject": f"{facts.name}.{name}",
+                "alternatives": [
+                    {
+                        "type": f"{f.graph_type} collection" if f.collection else f.graph_type,
+                        "sources": [source(f.page, f.line)],
+                    }
+                    for f in given
+                ],
+            }
+
+
+def _success_statuses(version: str, ops: dict[tuple[str, str], OperationFacts]) -> Iterator[dict[str, Any]]:
+    for op in ops.values():
+        if len(op.success) > 1:
+            yield {
+                "kind": "success-status",
+                "version": version,
+                "subject": display_key(op),
+                "alternatives": [{"status": s, "sources": sorted_sources(op.success[s])} for s in sorted(op.success)],
+            }
+
+
+def _success_statuses_across_versions(
+    ops: dict[Version, dict[tuple[str, str], OperationFacts]],
+) -> Iterator[dict[str, Any]]:
+    for key in sorted(set(ops[Version.BETA]) & set(ops[Version.V1])):
+        beta, v1 = ops[Version.BETA][key], ops[Version.V1][key]
+        if beta.published and v1.published and set(beta.success) != set(v1.success):
+            yield {
+                "kind": "success-status-across-versions",
+                "version": "beta,v1.0",
+                "subject": f"{key[0]} {key[1]}",
+                "alternatives": [
+                    {
+                        "version": v,
+                        "statuses": sorted(o.success),
+                        "sources": sorted_sources(s for st in o.success.values() for s in st),
+                    }
+                    for v, o in ((Version.BETA, beta), (Version.V1, v1))
+                ],
+            }

@@ -1,0 +1,97 @@
+"""What the sources say, per API version, each fact with the page and line that says it.
+
+A source fills a :class:`Facts` (today the doc pages: :mod:`conformance.derive.pages`); the
+documents are built from the facts alone and never read a page, so another source can fill the same
+facts beside the pages.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance.versions import ALL_VERSIONS, Version
+
+TYPES = (
+    "qrCode",
+    "qrCodeImageDetails",
+    "qrPin",
+    "qrCodePinAuthenticationMethod",
+    "qrCodePinAuthenticationMethodConfiguration",
+)
+
+
+def source(page: str, line: int) -> dict[str, Any]:
+    """The provenance of one fact: the page and line that say it."""
+    return {"page": page, "line": line}
+
+
+def sorted_sources(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Provenance entries without repeats, by page, then line."""
+    unique = {json.dumps(i, sort_keys=True): i for i in items}
+    return sorted(unique.values(), key=lambda i: (i.get("page", ""), i.get("line", 0), json.dumps(i, sort_keys=True)))
+
+
+@dataclass(frozen=True)
+class PropertyFact:
+    """One place that gives a property's type."""
+
+    graph_type: str
+    collection: bool
+    page: str
+    line: int
+
+
+@dataclass
+class TypeFacts:
+    """What the sources of one API version say about one type."""
+
+    name: str
+    properties: dict[str, list[PropertyFact]] = field(default_factory=lambda: defaultdict(list))
+    odata_forms: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    seen: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    complete_examples: list[set[str]] = field(default_factory=list)
+    key_property: str | None = None
+    sources: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class EnumFacts:
+    """The member lists given for one enum, each with the places that give it."""
+
+    members: dict[tuple[str, ...], list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+
+
+@dataclass
+class OperationFacts:
+    """What the sources say about one operation: one method on one canonical path."""
+
+    method: str
+    canonical: str
+    templates: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    success: dict[int, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    request_types: set[str] = field(default_factory=set)
+    response_types: set[str] = field(default_factory=set)
+    pages: set[str] = field(default_factory=set)
+    published: bool = False
+
+
+@dataclass
+class Facts:
+    """Everything the sources say, per API version; ``examples`` are the response bodies to validate."""
+
+    types: dict[Version, dict[str, TypeFacts]] = field(
+        default_factory=lambda: {v: {t: TypeFacts(t) for t in TYPES} for v in ALL_VERSIONS}
+    )
+    enums: dict[Version, dict[str, EnumFacts]] = field(
+        default_factory=lambda: {v: defaultdict(EnumFacts) for v in ALL_VERSIONS}
+    )
+    operations: dict[Version, dict[tuple[str, str], OperationFacts]] = field(
+        default_factory=lambda: {v: {} for v in ALL_VERSIONS}
+    )
+    errors: dict[Version, list[dict[str, Any]]] = field(default_factory=lambda: {v: [] for v in ALL_VERSIONS})
+    examples: list[dict[str, Any]] = field(default_factory=list)

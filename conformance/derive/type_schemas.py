@@ -1,0 +1,99 @@
+"""Type facts → one JSON Schema (draft 2020-12) per type, with the enums it uses as ``$defs``.
+
+A property typed by its sources is nullable unless it is the type's key; one the sources type in
+more than one way accepts any of those types; one only examples show is kept, untyped. Only
+properties every complete example carries are required.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conformance.derive.facts import TYPES, EnumFacts, PropertyFact, TypeFacts, sorted_sources, source
+
+SCHEMA_BASE = "https://graph-conformance.invalid/schemas"
+_INT32 = {"minimum": -(2**31), "maximum": 2**31 - 1}
+SCALARS: dict[str, dict[str, Any]] = {
+    "String": {"type": "string"},
+    "DateTimeOffset": {"type": "string", "format": "date-time"},
+    "Binary": {"type": "string", "contentEncoding": "base64"},
+    "Int32": {"type": "integer", **_INT32},
+    "Boolean": {"type": "boolean"},
+}
+
+
+def enum_schemas(enums: dict[str, EnumFacts]) -> dict[str, dict[str, Any]]:
+    """Each enum's schema: every member any of its member lists gives, with every source."""
+    result: dict[str, dict[str, Any]] = {}
+    for name in sorted(enums):
+        variants = enums[name].members
+        members = sorted({m for variant in variants for m in variant})
+        all_sources = sorted_sources(s for group in variants.values() for s in group)
+        result[name] = {"type": "string", "enum": members, "x-provenance": all_sources}
+    return result
+
+
+def type_document(version: str, facts: TypeFacts, enums: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The schema document of one type in one version; ``enums`` are that version's enum schemas."""
+    properties: dict[str, Any] = {}
+    used_enums: set[str] = set()
+    for name in sorted(facts.properties):
+        nullable = name != (facts.key_property or "")
+        properties[name] = _property_schema(facts.properties[name], set(enums), nullable)
+        used_enums.update(t for t, _ in {(f.graph_type, f.collection) for f in facts.properties[name]} if t in enums)
+    for name in sorted(set(facts.seen) - set(facts.properties)):
+        # Shown in examples, typed by no table: documented to exist, type unknown.
+        properties[name] = {"x-example-only": True, "x-examples": sorted_sources(facts.seen[name])}
+    if facts.odata_forms:
+        forms = sorted(facts.odata_forms)
+        properties["@odata.type"] = {
+            "type": "string",
+            "enum": forms,
+            "x-provenance": sorted_sources(s for f in forms for s in facts.odata_forms[f]),
+        }
+    required = sorted(set.intersection(*facts.complete_examples)) if facts.complete_examples else []
+    document: dict[str, Any] = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"{SCHEMA_BASE}/{version}/{facts.name}.json",
+        "title": f"microsoft.graph.{facts.name} ({version})",
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": True,
+        "x-graph-type": f"microsoft.graph.{facts.name}",
+        "x-key-property": facts.key_property,
+        "x-sources": sorted_sources(facts.sources),
+    }
+    if used_enums:
+        document["$defs"] = {name: enums[name] for name in sorted(used_enums)}
+    return document
+
+
+def _property_schema(facts: list[PropertyFact], enum_names: set[str], nullable: bool) -> dict[str, Any]:
+    variants = sorted({(fact.graph_type, fact.collection) for fact in facts})
+    schemas = [_type_schema(graph_type, collection, enum_names) for graph_type, collection in variants]
+    schema: dict[str, Any] = schemas[0] if len(schemas) == 1 else {"anyOf": schemas}
+    if nullable:
+        schema = _nullable(schema)
+    graph_types = sorted({f"{t} collection" if c else t for t, c in variants})
+    schema["x-graph-type"] = graph_types[0] if len(graph_types) == 1 else graph_types
+    schema["x-provenance"] = sorted_sources(source(f.page, f.line) for f in facts)
+    return schema
+
+
+def _type_schema(graph_type: str, collection: bool, enum_names: set[str]) -> dict[str, Any]:
+    if graph_type in SCALARS:
+        item: dict[str, Any] = dict(SCALARS[graph_type])
+    elif graph_type in TYPES:
+        item = {"$ref": f"{graph_type}.json"}
+    elif graph_type in enum_names:
+        item = {"$ref": f"#/$defs/{graph_type}"}
+    else:
+        item = {"type": "object"}  # a type these pages do not describe
+    return {"type": "array", "items": item} if collection else item
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(schema.get("type"), str) and "$ref" not in schema:
+        return {**schema, "type": [schema["type"], "null"]}
+    return {"anyOf": [schema, {"type": "null"}]}
