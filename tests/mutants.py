@@ -1,6 +1,10 @@
 """Variants of the reference mock: deliberately broken ones (each breaks one documented rule) and
 correct-but-different ones (each differs from the reference mock in a way the docs allow).
 
+A variant is the mock built with other options: other :class:`~conformance.mock.state.Rules`, a
+:class:`~conformance.mock.state.Store` subclass that breaks one rule, or the mock behind
+:class:`Rewriting`, which alters its answers or requests. Nothing patches the mock.
+
 ``python -m tests.mutants`` runs the whole catalogue against every variant and prints the table.
 """
 
@@ -30,7 +34,7 @@ from conformance.schemas import SchemaSet
 
 Rewrite = Callable[[str, str, int, Any], tuple[int, Any]]  # (method, path, status, body) -> (status, body)
 
-NO_METHOD_USER = {"user_without_method": DEFAULT_USER_WITHOUT_METHOD}
+NO_METHOD_USER = {"user_without_method": DEFAULT_USER_WITHOUT_METHOD}  # the runner's variables against a mock
 
 
 class Rewriting:
@@ -79,10 +83,11 @@ class Rewriting:
         else:
             payload, kind = json.dumps(body).encode(), b"application/json"
         headers += [(b"content-type", kind), (b"content-length", str(len(payload)).encode())]
-        await self_send(send, status, headers, payload)
+        await send_answer(send, status, headers, payload)
 
 
-async def self_send(send: Any, status: int, headers: list[tuple[bytes, bytes]], payload: bytes) -> None:
+async def send_answer(send: Any, status: int, headers: list[tuple[bytes, bytes]], payload: bytes) -> None:
+    """Send a whole answer: its start, then all of its body."""
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
 
@@ -97,22 +102,28 @@ def walk(value: Any, fn: Callable[[str, Any], Any]) -> Any:
 
 
 def on_reads(fn: Callable[[Any], Any]) -> Rewrite:
+    """A rewrite that applies ``fn`` to the body of every successful GET."""
     return lambda method, path, status, body: (status, fn(body) if method == "GET" and status == 200 else body)
 
 
 def on_all(fn: Callable[[Any], Any]) -> Rewrite:
+    """A rewrite that applies ``fn`` to the body of every answer under 400."""
     return lambda method, path, status, body: (status, fn(body) if body is not None and status < 400 else body)
 
 
 def members(key: str, new: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A body change that passes every ``key`` member's value through ``new``."""
     return lambda body: walk(body, lambda k, v: new(v) if k == key else v)
 
 
 def dates(new: Callable[[str], str]) -> Callable[[Any], Any]:
+    """A body change that passes every ``...DateTime`` string through ``new``."""
     return lambda body: walk(body, lambda k, v: new(v) if k.endswith("DateTime") and isinstance(v, str) else v)
 
 
 def status_of(method: str, pattern: str, old: int, new: int) -> Rewrite:
+    """A rewrite that answers ``new`` where ``method`` on a path matching ``pattern`` answered ``old``."""
+
     def rewrite(m: str, path: str, status: int, body: Any) -> tuple[int, Any]:
         return (new if m == method and re.search(pattern, path, re.I) and status == old else status), body
 
@@ -414,11 +425,13 @@ ACCEPTED = frozenset({"passed", "skipped"})
 
 
 def catalogue() -> list[Scenario]:
+    """The packaged scenarios, validated against the committed schemas."""
     schemas = SchemaSet(default_schema_dir())
     return load_scenarios([CATALOGUE], set(schemas.type_names("beta")))
 
 
 def run_catalogue(app: Any, scenarios: list[Scenario]) -> list[CaseResult]:
+    """Every case of ``scenarios`` run in process against ``app``, as the plugin runs them against a mock."""
     schemas = SchemaSet(default_schema_dir())
     with TestClient(app, base_url="http://mock.local") as http:
         http.auth = StaticToken(PLACEHOLDER_TOKEN)

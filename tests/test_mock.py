@@ -26,16 +26,19 @@ METHOD = "/{v}/users/{u}/authentication/qrCodePinMethod"
 
 
 def iso(moment: datetime) -> str:
+    """``moment`` in whole seconds with ``Z``."""
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def client(**options: Any) -> TestClient:
+    """A client of a fresh mock whose clock stands at :data:`NOW`, with these options."""
     return TestClient(create_app(MockOptions(clock=NOW, **options)), headers=AUTH)
 
 
 def put_method(
     c: TestClient, version: str = "v1.0", user: str = "alice@contoso.example", **body: Any
 ) -> httpx.Response:
+    """PUT a method with a 30-day standard code and a valid PIN; ``body`` adds or replaces members."""
     payload = {
         "standardQRCode": {"startDateTime": iso(NOW), "expireDateTime": iso(NOW + timedelta(days=30))},
         "pin": {"code": "58219374"},
@@ -45,6 +48,7 @@ def put_method(
 
 
 def envelope(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """Assert ``response`` is ``status`` in Graph's error envelope with ``code``; its body."""
     assert response.status_code == status, response.text
     body: dict[str, Any] = response.json()
     assert SCHEMAS.errors("v1.0", "graphError", body) == []
