@@ -1,7 +1,7 @@
 """Variants of the reference mock: deliberately broken ones (each breaks one documented rule) and
 correct-but-different ones (each differs from the reference mock in a way the docs allow).
 
-A variant is the mock built with other options: other :class:`~conformance.mock.state.Rules`, a
+A variant is the mock built with other options: other :class:`~conformance.mock.rules.Rules`, a
 :class:`~conformance.mock.state.Store` subclass that breaks one rule, or the mock behind
 :class:`Rewriting`, which alters its answers or requests. Nothing patches the mock.
 
@@ -27,7 +27,8 @@ from conformance.auth import StaticToken
 from conformance.config import DEFAULT_USER, DEFAULT_USER_WITHOUT_METHOD, PLACEHOLDER_TOKEN
 from conformance.contract import default_schema_dir
 from conformance.mock import DOCUMENTED_RULES, MockOptions, create_app
-from conformance.mock.state import KIND_ATTRIBUTES, Method, Pin, QrCode, Store, parse_time, pin_problem
+from conformance.mock.rules import pin_problem
+from conformance.mock.state import KIND_ATTRIBUTES, Method, Pin, QrCode, Store, parse_time
 from conformance.runner import CaseResult, Runner
 from conformance.scenarios import CATALOGUE, Scenario, load_scenarios
 from conformance.schemas import SchemaSet

@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 
 from conformance.config import DEFAULT_USER
 from conformance.mock import MockOptions, create_app
-from conformance.mock.state import DOCUMENTED_RULES
+from conformance.mock.rules import DOCUMENTED_RULES
 from conformance.schemas import SchemaSet
 from tests.conftest import COMMITTED
 

@@ -27,7 +27,8 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from conformance.config import DEFAULT_USER
-from conformance.mock.state import DOCUMENTED_RULES, GraphError, Rules, Store, graph_time, parse_json
+from conformance.mock.rules import DOCUMENTED_RULES, Rules
+from conformance.mock.state import GraphError, Store, graph_time, parse_json
 from conformance.versions import Version
 
 LOG = logging.getLogger("graph_conformance.mock")
