@@ -25,6 +25,7 @@ from tests.hostile import CASES, TABLE_HEAD, TIMEOUT, run_case  # noqa: E402
 
 
 def main(modes: list[str]) -> int:
+    """Run the hostile cases of ``modes`` (all when empty) and print a row each; 2 for an unknown mode."""
     unknown = sorted(set(modes) - {c.mode for c in CASES})
     if unknown:
         print(f"unknown mode(s) {', '.join(unknown)}: one of {', '.join(c.mode for c in CASES)}", file=sys.stderr)

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 
 from conformance.auth import StaticToken
-from conformance.config import DEFAULT_USER, DEFAULT_USER_WITHOUT_METHOD, PLACEHOLDER_TOKEN
+from conformance.config import DEFAULT_USER, PLACEHOLDER_TOKEN
 from conformance.contract import default_schema_dir
 from conformance.mock import create_app
 from conformance.mock.serve import BackgroundServer
@@ -27,17 +27,20 @@ from conformance.scenarios import CATALOGUE, load_scenarios
 from conformance.schemas import SchemaSet
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
 
-NO_METHOD_USER = {"user_without_method": DEFAULT_USER_WITHOUT_METHOD}
+from tests.mutants import NO_METHOD_USER  # noqa: E402
 
 
 def main(rounds: int) -> None:
+    """Time ``rounds`` runs of the catalogue through the runner and as plain httpx requests; print the medians."""
     schemas = SchemaSet(default_schema_dir())
     scenarios = load_scenarios([CATALOGUE], set(schemas.type_names("beta")))
     with BackgroundServer(create_app()) as server:
         sent: list[tuple[str, str, dict[str, str], bytes]] = []
 
         def record(request: httpx.Request) -> None:
+            """Keep each request of the warm-up round, to send again with plain httpx."""
             sent.append((request.method, str(request.url), dict(request.headers), request.content))
 
         suite_times, plain_times = [], []

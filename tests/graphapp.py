@@ -19,6 +19,7 @@ METHOD = "/{version}/users/{user}/authentication/qrCodePinMethod"
 
 
 def error(status: int, code: str, request: Request) -> JSONResponse:
+    """An answer in Graph's error envelope with ``code`` as code and message."""
     inner = {
         "request-id": str(uuid.uuid4()),
         "client-request-id": request.headers.get("client-request-id", ""),

@@ -1,6 +1,10 @@
 """Variants of the reference mock: deliberately broken ones (each breaks one documented rule) and
 correct-but-different ones (each differs from the reference mock in a way the docs allow).
 
+A variant is the mock built with other options: other :class:`~conformance.mock.rules.Rules`, a
+:class:`~conformance.mock.state.Store` subclass that breaks one rule, or the mock behind
+:class:`Rewriting`, which alters its answers or requests. Nothing patches the mock.
+
 ``python -m tests.mutants`` runs the whole catalogue against every variant and prints the table.
 """
 
@@ -11,8 +15,8 @@ import re
 import sys
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 with warnings.catch_warnings():  # Starlette prefers the httpx2 fork; its TestClient runs on httpx all the same
@@ -22,15 +26,16 @@ with warnings.catch_warnings():  # Starlette prefers the httpx2 fork; its TestCl
 from conformance.auth import StaticToken
 from conformance.config import DEFAULT_USER, DEFAULT_USER_WITHOUT_METHOD, PLACEHOLDER_TOKEN
 from conformance.contract import default_schema_dir
-from conformance.mock import MockOptions, create_app
-from conformance.mock import state as mock_state
+from conformance.mock import DOCUMENTED_RULES, MockOptions, create_app
+from conformance.mock.rules import pin_problem
+from conformance.mock.state import KIND_ATTRIBUTES, Method, Pin, QrCode, Store, parse_time
 from conformance.runner import CaseResult, Runner
 from conformance.scenarios import CATALOGUE, Scenario, load_scenarios
 from conformance.schemas import SchemaSet
 
 Rewrite = Callable[[str, str, int, Any], tuple[int, Any]]  # (method, path, status, body) -> (status, body)
 
-NO_METHOD_USER = {"user_without_method": DEFAULT_USER_WITHOUT_METHOD}
+NO_METHOD_USER = {"user_without_method": DEFAULT_USER_WITHOUT_METHOD}  # the runner's variables against a mock
 
 
 class Rewriting:
@@ -79,10 +84,11 @@ class Rewriting:
         else:
             payload, kind = json.dumps(body).encode(), b"application/json"
         headers += [(b"content-type", kind), (b"content-length", str(len(payload)).encode())]
-        await self_send(send, status, headers, payload)
+        await send_answer(send, status, headers, payload)
 
 
-async def self_send(send: Any, status: int, headers: list[tuple[bytes, bytes]], payload: bytes) -> None:
+async def send_answer(send: Any, status: int, headers: list[tuple[bytes, bytes]], payload: bytes) -> None:
+    """Send a whole answer: its start, then all of its body."""
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
 
@@ -97,137 +103,89 @@ def walk(value: Any, fn: Callable[[str, Any], Any]) -> Any:
 
 
 def on_reads(fn: Callable[[Any], Any]) -> Rewrite:
+    """A rewrite that applies ``fn`` to the body of every successful GET."""
     return lambda method, path, status, body: (status, fn(body) if method == "GET" and status == 200 else body)
 
 
 def on_all(fn: Callable[[Any], Any]) -> Rewrite:
+    """A rewrite that applies ``fn`` to the body of every answer under 400."""
     return lambda method, path, status, body: (status, fn(body) if body is not None and status < 400 else body)
 
 
 def members(key: str, new: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A body change that passes every ``key`` member's value through ``new``."""
     return lambda body: walk(body, lambda k, v: new(v) if k == key else v)
 
 
 def dates(new: Callable[[str], str]) -> Callable[[Any], Any]:
+    """A body change that passes every ``...DateTime`` string through ``new``."""
     return lambda body: walk(body, lambda k, v: new(v) if k.endswith("DateTime") and isinstance(v, str) else v)
 
 
 def status_of(method: str, pattern: str, old: int, new: int) -> Rewrite:
+    """A rewrite that answers ``new`` where ``method`` on a path matching ``pattern`` answered ``old``."""
+
     def rewrite(m: str, path: str, status: int, body: Any) -> tuple[int, Any]:
         return (new if m == method and re.search(pattern, path, re.I) and status == old else status), body
 
     return rewrite
 
 
-# --- variants built by patching the store's rules ------------------------------------------------
+# --- variants of the store: other rules, or a subclass that breaks one ---------------------------
 
 
-def patched(app: Any, **changes: Any) -> Any:
-    store = app.state.store
-    for name, make in changes.items():
-        setattr(store, name, make(store))
-    return app
+def without_complexity(code: Any, min_length: int, max_length: int) -> str | None:
+    """:func:`pin_problem` without its complexity rules: runs and repeated sequences pass."""
+    problem = pin_problem(code, min_length, max_length)
+    return problem if problem and "run" not in problem and "repeat" not in problem else None
 
 
-def no_lifetime_limits(kind: str) -> Callable[[Any], Any]:
-    def make(store: Any) -> Any:
-        original = store.patch_code
+class SecondMethodReplaces(Store):
+    """A second method replaces the first instead of being refused."""
 
-        def patch_code(user: str, upn: str, k: str, body: Any) -> Any:
-            saved = mock_state.STANDARD_MAX, mock_state.TEMPORARY_MAX
-            if k == kind:
-                mock_state.STANDARD_MAX = mock_state.TEMPORARY_MAX = mock_state.timedelta(days=10_000)
-            try:
-                return original(user, upn, k, body)
-            finally:
-                mock_state.STANDARD_MAX, mock_state.TEMPORARY_MAX = saved
-
-        return patch_code
-
-    return make
+    def create_method(self, user: str, upn: str, body: Any) -> tuple[Method, dict[str, Any]]:
+        self.methods.pop(user, None)
+        return super().create_method(user, upn, body)
 
 
-def second_method_replaces(store: Any) -> Any:
-    original = store.create_method
+class TemporaryAtCreate(Store):
+    """A temporary code in a new method's body is ignored instead of refused."""
 
-    def create_method(user: str, upn: str, body: Any) -> Any:
-        store.methods.pop(user, None)
-        return original(user, upn, body)
-
-    return create_method
-
-
-def any_pin(trivial_only: bool) -> Callable[[Any], Any]:
-    def make(store: Any) -> Any:
-        original = store.create_method
-
-        def create_method(user: str, upn: str, body: Any) -> Any:
-            saved = mock_state.pin_problem
-            if trivial_only:
-                mock_state.pin_problem = lambda code, n: (
-                    saved(code, n)
-                    if saved(code, n)
-                    and "digit" in saved(code, n)
-                    and "run" not in saved(code, n)
-                    and "repeat" not in saved(code, n)
-                    else None
-                )  # type: ignore[assignment]
-            else:
-                mock_state.pin_problem = lambda code, n: None  # type: ignore[assignment]
-            try:
-                return original(user, upn, body)
-            finally:
-                mock_state.pin_problem = saved
-
-        return create_method
-
-    return make
-
-
-def temporary_at_create(store: Any) -> Any:
-    original = store.create_method
-
-    def create_method(user: str, upn: str, body: Any) -> Any:
+    def create_method(self, user: str, upn: str, body: Any) -> tuple[Method, dict[str, Any]]:
         if isinstance(body, dict):
             body = {k: v for k, v in body.items() if k != "temporaryQRCode"}
-        return original(user, upn, body)
-
-    return create_method
+        return super().create_method(user, upn, body)
 
 
-def active_codes_replaced(kind: str) -> Callable[[Any], Any]:
-    def make(store: Any) -> Any:
-        original = store.patch_code
+def active_code_replaced(kind: str) -> type[Store]:
+    """A store where a new code of ``kind`` (a body with ``startDateTime``) replaces the active one."""
 
-        def patch_code(user: str, upn: str, k: str, body: Any) -> Any:
+    class ActiveCodeReplaced(Store):
+        def patch_code(self, user: str, upn: str, k: str, body: Any) -> tuple[QrCode, dict[str, Any] | None, bool]:
             if k == kind and isinstance(body, dict) and "startDateTime" in body:
-                method = store.methods.get(user)
+                method = self.methods.get(user)
                 if method is not None:
-                    setattr(method, mock_state.KIND_ATTRIBUTES[k], None)  # as if none were active
-            return original(user, upn, k, body)
+                    setattr(method, KIND_ATTRIBUTES[k], None)  # as if none were active
+            return super().patch_code(user, upn, k, body)
 
-        return patch_code
-
-    return make
+    return ActiveCodeReplaced
 
 
-def update_moves_start(store: Any) -> Any:
-    original = store.patch_code
+class UpdateMovesStart(Store):
+    """An update of a standard code's expiry also moves its start a day back."""
 
-    def patch_code(user: str, upn: str, k: str, body: Any) -> Any:
-        code, image, created = original(user, upn, k, body)
+    def patch_code(self, user: str, upn: str, k: str, body: Any) -> tuple[QrCode, dict[str, Any] | None, bool]:
+        code, image, created = super().patch_code(user, upn, k, body)
         if not created:
-            code.start = code.start - mock_state.timedelta(days=1)  # the update also moves the start
+            code.start = code.start - timedelta(days=1)
         return code, image, created
 
-    return patch_code
 
+class TemporaryExpiryUpdatable(Store):
+    """An existing temporary code's expiry can be updated."""
 
-def temporary_expiry_updatable(store: Any) -> Any:
-    original = store.patch_code
-
-    def patch_code(user: str, upn: str, k: str, body: Any) -> Any:
-        method = store.methods.get(user)
+    def patch_code(self, user: str, upn: str, k: str, body: Any) -> tuple[QrCode, dict[str, Any] | None, bool]:
+        method = self.methods.get(user)
         if (
             k == "temporaryQRCode"
             and method
@@ -235,40 +193,40 @@ def temporary_expiry_updatable(store: Any) -> Any:
             and isinstance(body, dict)
             and "startDateTime" not in body
         ):
-            method.temporary.expire = mock_state.parse_time(body["expireDateTime"], "expireDateTime")
+            method.temporary.expire = parse_time(body["expireDateTime"], "expireDateTime")
             return method.temporary, None, False
-        return original(user, upn, k, body)
-
-    return patch_code
+        return super().patch_code(user, upn, k, body)
 
 
-def reset_keeps_flag(store: Any) -> Any:
-    original = store.reset_pin
+class ResetKeepsFlag(Store):
+    """A PIN reset does not force a change at the next sign-in."""
 
-    def reset_pin(user: str) -> Any:
-        pin = original(user)
+    def reset_pin(self, user: str) -> Pin:
+        pin = super().reset_pin(user)
         pin.force_change = False
         return pin
 
-    return reset_pin
+
+class UpdatePinKeepsFlag(Store):
+    """The user's own PIN change leaves the force-change flag set."""
+
+    def update_pin(self, user: str, body: Any) -> None:
+        super().update_pin(user, body)
+        self.methods[user].pin.force_change = True
 
 
-def update_pin_keeps_flag(store: Any) -> Any:
-    original = store.update_pin
+class DeleteKeepsMethod(Store):
+    """A DELETE of the method answers 204 and removes nothing."""
 
-    def update_pin(user: str, body: Any) -> None:
-        original(user, body)
-        store.methods[user].pin.force_change = True
-
-    return update_pin
+    def delete_method(self, user: str) -> None:
+        self.get_method(user)
 
 
-def delete_keeps_method(store: Any) -> Any:
-    return lambda user: store.get_method(user) and None
+class PolicyIgnored(Store):
+    """A policy PATCH is accepted and changes nothing."""
 
-
-def policy_ignored(store: Any) -> Any:
-    return lambda body, require_odata_type: None
+    def update_policy(self, body: Any, require_odata_type: bool) -> None:
+        return None
 
 
 # --- the variants ----------------------------------------------------------------------------------
@@ -276,16 +234,35 @@ def policy_ignored(store: Any) -> Any:
 
 @dataclass(frozen=True)
 class Variant:
+    """One variant of the mock: its name, the rule it breaks, and how to build its ASGI app."""
+
     name: str
     breaks: str | None  # the rule it breaks (None: a correct but different variant)
     build: Callable[[], Any]
 
 
 def mock(**options: Any) -> Any:
+    """The reference mock with these :class:`MockOptions`."""
     return create_app(MockOptions(**options))
 
 
+def with_rules(**changes: Any) -> Callable[[], Any]:
+    """A builder of the mock under the documented rules with these ``changes``."""
+    return lambda: mock(rules=replace(DOCUMENTED_RULES, **changes))
+
+
+def with_store(store_type: type[Store]) -> Callable[[], Any]:
+    """A builder of the mock whose state is a ``store_type``."""
+    return lambda: mock(store_type=store_type)
+
+
+def rewritten(rewrite: Rewrite | None = None, app: Callable[[], Any] = mock, **changes: Any) -> Callable[[], Any]:
+    """A builder of ``app()`` behind :class:`Rewriting` (``rewrite``, and its ``request`` or ``text_errors``)."""
+    return lambda: Rewriting(app(), rewrite, **changes)
+
+
 def case_sensitive(scope: dict[str, Any]) -> None:
+    """Send a path whose segments are not spelled as the pages spell them to a path that is not found."""
     canonical = (
         "authentication",
         "qrCodePinMethod",
@@ -308,18 +285,21 @@ def case_sensitive(scope: dict[str, Any]) -> None:
 
 
 def no_token_needed(scope: dict[str, Any]) -> None:
+    """Replace the request's bearer token, or its absence, with one the mock accepts."""
     scope["headers"] = [h for h in scope["headers"] if h[0] != b"authorization"] + [
         (b"authorization", b"Bearer injected")
     ]
 
 
 def uppercase_ids(body: Any) -> Any:
+    """The body with every GUID ``id`` in upper case."""
     return walk(
         body, lambda k, v: v.upper() if k == "id" and isinstance(v, str) and re.fullmatch(r"[0-9a-f-]{36}", v) else v
     )
 
 
 def preexisting_method() -> Any:
+    """The reference mock where the default user already has a method."""
     app = mock()
     app.state.store.create_method(
         DEFAULT_USER,
@@ -329,140 +309,82 @@ def preexisting_method() -> Any:
     return app
 
 
+UNLIMITED = timedelta(days=10_000)
+
 BROKEN = [
+    Variant("create answers 200", "documented status", rewritten(status_of("PUT", r"qrCodePinMethod$", 201, 200))),
     Variant(
-        "create answers 200",
-        "documented status",
-        lambda: Rewriting(mock(), status_of("PUT", r"qrCodePinMethod$", 201, 200)),
-    ),
-    Variant(
-        "image on GET",
-        "image-once",
-        lambda: Rewriting(mock(), on_reads(members("image", lambda v: v or {"binaryValue": "AAAA"}))),
+        "image on GET", "image-once", rewritten(on_reads(members("image", lambda v: v or {"binaryValue": "AAAA"})))
     ),
     Variant(
         "no image on create",
         "image-once",
-        lambda: Rewriting(mock(), lambda m, p, s, b: (s, members("image", lambda v: None)(b) if s == 201 else b)),
+        rewritten(lambda m, p, s, b: (s, members("image", lambda v: None)(b) if s == 201 else b)),
     ),
-    Variant(
-        "PIN leaked on GET",
-        "pin-code-once",
-        lambda: Rewriting(mock(), on_reads(members("code", lambda v: v or "58219374"))),
-    ),
+    Variant("PIN leaked on GET", "pin-code-once", rewritten(on_reads(members("code", lambda v: v or "58219374")))),
     Variant(
         "no PIN on create",
         "pin-code-once",
-        lambda: Rewriting(
-            mock(), lambda m, p, s, b: (s, members("code", lambda v: None)(b) if m == "PUT" and s == 201 else b)
-        ),
+        rewritten(lambda m, p, s, b: (s, members("code", lambda v: None)(b) if m == "PUT" and s == 201 else b)),
     ),
+    Variant("standard lifetime unlimited", "standard-lifetime", with_rules(standard_max=UNLIMITED)),
+    Variant("temporary lifetime unlimited", "temporary-lifetime", with_rules(temporary_max=UNLIMITED)),
     Variant(
-        "standard lifetime unlimited",
-        "standard-lifetime",
-        lambda: patched(mock(), patch_code=no_lifetime_limits("standardQRCode")),
+        "dates not RFC 3339", "documented-formats", rewritten(on_all(dates(lambda v: v.replace("T", " ").rstrip("Z"))))
     ),
+    Variant("image not base64", "documented-formats", rewritten(on_all(members("binaryValue", lambda v: "Binary")))),
     Variant(
-        "temporary lifetime unlimited",
-        "temporary-lifetime",
-        lambda: patched(mock(), patch_code=no_lifetime_limits("temporaryQRCode")),
+        "unknown enum member", "documented-formats", rewritten(on_all(members("errorCorrectionLevel", lambda v: "L")))
     ),
-    Variant(
-        "dates not RFC 3339",
-        "documented-formats",
-        lambda: Rewriting(mock(), on_all(dates(lambda v: v.replace("T", " ").rstrip("Z")))),
-    ),
-    Variant(
-        "image not base64",
-        "documented-formats",
-        lambda: Rewriting(mock(), on_all(members("binaryValue", lambda v: "Binary"))),
-    ),
-    Variant(
-        "unknown enum member",
-        "documented-formats",
-        lambda: Rewriting(mock(), on_all(members("errorCorrectionLevel", lambda v: "L"))),
-    ),
-    Variant(
-        "wrong @odata.type",
-        "documented-formats",
-        lambda: Rewriting(mock(), on_all(members("@odata.type", lambda v: v.lower()))),
-    ),
-    Variant(
-        "entity wrapped in value", "documented-formats", lambda: Rewriting(mock(), on_reads(lambda b: {"value": b}))
-    ),
-    Variant("plain-text errors", "error-envelope", lambda: Rewriting(mock(), text_errors=True)),
-    Variant("no 401", "token-required", lambda: Rewriting(mock(), request=no_token_needed)),
-    Variant("case-sensitive paths", "case-insensitive-paths", lambda: Rewriting(mock(), request=case_sensitive)),
-    Variant(
-        "second method replaces the first",
-        "one-method-per-user",
-        lambda: patched(mock(), create_method=second_method_replaces),
-    ),
-    Variant(
-        "any PIN accepted", "pin-digits-and-length", lambda: patched(mock(), create_method=any_pin(trivial_only=False))
-    ),
-    Variant(
-        "trivial PINs accepted", "pin-not-trivial", lambda: patched(mock(), create_method=any_pin(trivial_only=True))
-    ),
-    Variant(
-        "temporary code accepted at create",
-        "standard-code-required",
-        lambda: patched(mock(), create_method=temporary_at_create),
-    ),
+    Variant("wrong @odata.type", "documented-formats", rewritten(on_all(members("@odata.type", lambda v: v.lower())))),
+    Variant("entity wrapped in value", "documented-formats", rewritten(on_reads(lambda b: {"value": b}))),
+    Variant("plain-text errors", "error-envelope", rewritten(text_errors=True)),
+    Variant("no 401", "token-required", rewritten(request=no_token_needed)),
+    Variant("case-sensitive paths", "case-insensitive-paths", rewritten(request=case_sensitive)),
+    Variant("second method replaces the first", "one-method-per-user", with_store(SecondMethodReplaces)),
+    Variant("any PIN accepted", "pin-digits-and-length", with_rules(pin_checker=lambda code, shortest, longest: None)),
+    Variant("trivial PINs accepted", "pin-not-trivial", with_rules(pin_checker=without_complexity)),
+    Variant("temporary code accepted at create", "standard-code-required", with_store(TemporaryAtCreate)),
     Variant(
         "new start replaces active standard",
         "one-active-standard-code",
-        lambda: patched(mock(), patch_code=active_codes_replaced("standardQRCode")),
+        with_store(active_code_replaced("standardQRCode")),
     ),
-    Variant(
-        "update shifts startDateTime",
-        "only-standard-expiry-updates",
-        lambda: patched(mock(), patch_code=update_moves_start),
-    ),
+    Variant("update shifts startDateTime", "only-standard-expiry-updates", with_store(UpdateMovesStart)),
     Variant(
         "second temporary code allowed",
         "one-active-temporary-code",
-        lambda: patched(mock(), patch_code=active_codes_replaced("temporaryQRCode")),
+        with_store(active_code_replaced("temporaryQRCode")),
     ),
-    Variant(
-        "temporary expiry updatable",
-        "only-standard-expiry-updates",
-        lambda: patched(mock(), patch_code=temporary_expiry_updatable),
-    ),
-    Variant(
-        "reset does not force a change", "reset-forces-change", lambda: patched(mock(), reset_pin=reset_keeps_flag)
-    ),
-    Variant(
-        "updatePin keeps the force flag", "user-changes-pin", lambda: patched(mock(), update_pin=update_pin_keeps_flag)
-    ),
-    Variant("delete keeps the method", "delete-removes", lambda: patched(mock(), delete_method=delete_keeps_method)),
+    Variant("temporary expiry updatable", "only-standard-expiry-updates", with_store(TemporaryExpiryUpdatable)),
+    Variant("reset does not force a change", "reset-forces-change", with_store(ResetKeepsFlag)),
+    Variant("updatePin keeps the force flag", "user-changes-pin", with_store(UpdatePinKeepsFlag)),
+    Variant("delete keeps the method", "delete-removes", with_store(DeleteKeepsMethod)),
     Variant(
         "absent method answers 200",
         "absent-method-404",
-        lambda: Rewriting(mock(), lambda m, p, s, b: (200, {}) if m == "GET" and s == 404 else (s, b)),
+        rewritten(lambda m, p, s, b: (200, {}) if m == "GET" and s == 404 else (s, b)),
     ),
-    Variant("policy update ignored", "policy-configuration", lambda: patched(mock(), update_policy=policy_ignored)),
+    Variant("policy update ignored", "policy-configuration", with_store(PolicyIgnored)),
     Variant(
         "policy reads a PIN length over 20",
         "policy-configuration",
-        lambda: Rewriting(mock(), on_reads(members("pinLength", lambda v: 21 if v == 8 else v))),
+        rewritten(on_reads(members("pinLength", lambda v: 21 if v == 8 else v))),
     ),
     Variant(
         "policy reads a lifetime over 395 days",
         "policy-configuration",
-        lambda: Rewriting(mock(), on_reads(members("standardQRCodeLifetimeInDays", lambda v: 396))),
+        rewritten(on_reads(members("standardQRCodeLifetimeInDays", lambda v: 396))),
     ),
     Variant(
         "an existing method's reads show its PIN",
         "pin-code-once",
-        lambda: Rewriting(preexisting_method(), on_reads(members("code", lambda v: "58219374" if v is None else v))),
+        rewritten(on_reads(members("code", lambda v: "58219374" if v is None else v)), app=preexisting_method),
     ),
     Variant(
         "v1.0 policy update answers 204",
         "documented status",
-        lambda: Rewriting(
-            mock(), lambda m, p, s, b: (204, None) if m == "PATCH" and "/v1.0/policies" in p and s == 200 else (s, b)
-        ),
+        rewritten(lambda m, p, s, b: (204, None) if m == "PATCH" and "/v1.0/policies" in p and s == 200 else (s, b)),
     ),
 ]
 
@@ -472,35 +394,30 @@ CORRECT = [
         None,
         lambda: mock(extra={"isUsable": True, "methodUsabilityReason": None, "brandNew": 1}),
     ),
-    Variant("upper-case GUIDs", None, lambda: Rewriting(mock(), on_all(uppercase_ids))),
+    Variant("upper-case GUIDs", None, rewritten(on_all(uppercase_ids))),
     Variant(
         "7-digit fractions everywhere",
         None,
-        lambda: Rewriting(
-            mock(), on_all(dates(lambda v: v if "." in v or v.startswith("0001") else v.replace("Z", ".0000000Z")))
-        ),
+        rewritten(on_all(dates(lambda v: v if "." in v or v.startswith("0001") else v.replace("Z", ".0000000Z")))),
     ),
-    Variant("+00:00 offsets", None, lambda: Rewriting(mock(), on_all(dates(lambda v: v.replace("Z", "+00:00"))))),
+    Variant("+00:00 offsets", None, rewritten(on_all(dates(lambda v: v.replace("Z", "+00:00"))))),
     Variant("throttling with Retry-After", None, lambda: mock(throttle=["0.01", "0", "0.02"])),
     Variant("a method already exists", None, preexisting_method),
     Variant(
         "reads show the PIN as an empty string",  # the beta GET example's "code": ""
         None,
-        lambda: Rewriting(preexisting_method(), on_reads(members("code", lambda v: "" if v is None else v))),
+        rewritten(on_reads(members("code", lambda v: "" if v is None else v)), app=preexisting_method),
     ),
     Variant(
         "standard update answers 204",
         None,
-        lambda: Rewriting(
-            mock(),
+        rewritten(
             lambda m, p, s, b: (
                 (204, None) if m == "PATCH" and p.lower().endswith("standardqrcode") and s == 200 else (s, b)
-            ),
+            )
         ),
     ),
-    Variant(
-        "standard update answers 201", None, lambda: Rewriting(mock(), status_of("PATCH", r"standardQRCode$", 200, 201))
-    ),
+    Variant("standard update answers 201", None, rewritten(status_of("PATCH", r"standardQRCode$", 200, 201))),
 ]
 
 
@@ -509,11 +426,13 @@ ACCEPTED = frozenset({"passed", "skipped"})
 
 
 def catalogue() -> list[Scenario]:
+    """The packaged scenarios, validated against the committed schemas."""
     schemas = SchemaSet(default_schema_dir())
     return load_scenarios([CATALOGUE], set(schemas.type_names("beta")))
 
 
 def run_catalogue(app: Any, scenarios: list[Scenario]) -> list[CaseResult]:
+    """Every case of ``scenarios`` run in process against ``app``, as the plugin runs them against a mock."""
     schemas = SchemaSet(default_schema_dir())
     with TestClient(app, base_url="http://mock.local") as http:
         http.auth = StaticToken(PLACEHOLDER_TOKEN)

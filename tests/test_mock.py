@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,10 +13,9 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from conformance.auth import StaticToken
-from conformance.config import DEFAULT_USER, DEFAULT_USER_WITHOUT_METHOD, PLACEHOLDER_TOKEN
+from conformance.config import DEFAULT_USER
 from conformance.mock import MockOptions, create_app
-from conformance.mock.state import pin_problem
+from conformance.mock.rules import DOCUMENTED_RULES
 from conformance.report import failure_message
 from conformance.schemas import SchemaSet
 from tests.conftest import COMMITTED
@@ -25,20 +25,21 @@ AUTH = {"Authorization": "Bearer any-token"}
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 METHOD = "/{v}/users/{u}/authentication/qrCodePinMethod"
 
-NO_METHOD_USER = {"user_without_method": DEFAULT_USER_WITHOUT_METHOD}
-
 
 def iso(moment: datetime) -> str:
+    """``moment`` in whole seconds with ``Z``."""
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def client(**options: Any) -> TestClient:
+    """A client of a fresh mock whose clock stands at :data:`NOW`, with these options."""
     return TestClient(create_app(MockOptions(clock=NOW, **options)), headers=AUTH)
 
 
 def put_method(
     c: TestClient, version: str = "v1.0", user: str = "alice@contoso.example", **body: Any
 ) -> httpx.Response:
+    """PUT a method with a 30-day standard code and a valid PIN; ``body`` adds or replaces members."""
     payload = {
         "standardQRCode": {"startDateTime": iso(NOW), "expireDateTime": iso(NOW + timedelta(days=30))},
         "pin": {"code": "58219374"},
@@ -48,6 +49,7 @@ def put_method(
 
 
 def envelope(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """Assert ``response`` is ``status`` in Graph's error envelope with ``code``; its body."""
     assert response.status_code == status, response.text
     body: dict[str, Any] = response.json()
     assert SCHEMAS.errors("v1.0", "graphError", body) == []
@@ -103,9 +105,11 @@ def test_bad_pins_are_refused_with_pin_too_short(pin: str) -> None:
 
 
 def test_pin_rules() -> None:
-    assert pin_problem("58219374", 8) is None and pin_problem("582193745821", 8) is None
-    assert pin_problem("58219374", 10) == "PIN needs to be at least 10 digits long"
-    assert pin_problem("١٢٣٤٥٦٧٨", 8) == "PIN needs to be digit only"  # non-ASCII digits
+    refusal = DOCUMENTED_RULES.pin_refusal
+    assert refusal("58219374", 8) is None and refusal("582193745821", 8) is None
+    assert refusal("58219374", 10) == "PIN needs to be at least 10 digits long"
+    assert refusal("١٢٣٤٥٦٧٨", 8) == "PIN needs to be digit only"  # non-ASCII digits
+    assert refusal("5" + "8219374" * 3, 8) == "PIN can be at most 20 digits long"
 
 
 def test_a_pin_is_generated_when_none_is_given_and_follows_the_policy_length() -> None:
@@ -115,7 +119,7 @@ def test_a_pin_is_generated_when_none_is_given_and_follows_the_policy_length() -
         json={"@odata.type": "#microsoft.graph.qrCodePinAuthenticationMethodConfiguration", "pinLength": 12},
     )
     created = put_method(c, pin=None).json()
-    assert pin_problem(created["pin"]["code"], 12) is None and len(created["pin"]["code"]) == 12
+    assert DOCUMENTED_RULES.pin_refusal(created["pin"]["code"], 12) is None and len(created["pin"]["code"]) == 12
     envelope(put_method(c, user="bob"), 400, "pinTooShort")  # 8 digits no longer suffice
 
 
@@ -299,16 +303,10 @@ def test_concurrent_creates_for_one_user_make_exactly_one_method() -> None:
 
 
 def test_the_whole_catalogue_passes_in_process_with_no_drift() -> None:
-    from conformance.runner import Runner
-    from conformance.scenarios import CATALOGUE, load_scenarios
+    from tests.mutants import catalogue, run_catalogue
 
-    scenarios = load_scenarios([CATALOGUE], set(SCHEMAS.type_names("beta")))
-    with TestClient(create_app(), base_url="http://mock.local") as http:
-        http.auth = StaticToken(PLACEHOLDER_TOKEN)  # as the plugin sends to a mock
-        runner = Runner(
-            http, base_url="http://mock.local", user=DEFAULT_USER, schemas=SCHEMAS, variables=NO_METHOD_USER
-        )
-        results = [runner.run(s, v, datetime.now(UTC)) for s in scenarios for v in s.versions]
+    scenarios = catalogue()
+    results = run_catalogue(create_app(), scenarios)  # with the token the plugin sends to a mock
     assert len(results) == sum(len(s.versions) for s in scenarios) >= 32
     assert [(r.case_id, failure_message(r)) for r in results if r.outcome != "passed" or r.notes] == [
         (r.case_id, failure_message(r))
@@ -316,6 +314,21 @@ def test_the_whole_catalogue_passes_in_process_with_no_drift() -> None:
         if r.not_applicable  # an empty mock has no method to read back
     ]
     assert all(r.outcome == "skipped" and not r.violations for r in results if r.not_applicable)
+
+
+def test_the_rules_come_in_with_the_options() -> None:
+    c = client(rules=replace(DOCUMENTED_RULES, temporary_max=timedelta(hours=2), pin_max=9))
+    path = METHOD.format(v="beta", u="alice@contoso.example") + "/temporaryQRCode"
+    envelope(put_method(c, pin={"code": "5821937458"}), 400, "pinTooShort")  # 10 digits: over the maximum
+    put_method(c, pin={"code": "582193745"})
+    three_hours = {"startDateTime": iso(NOW), "expireDateTime": iso(NOW + timedelta(hours=3))}
+    refused = envelope(c.patch(path, json=three_hours), 400, "qrCodeLifeTimeExceedLimit")
+    assert refused["error"]["message"] == "TemporaryQRCode lifetime exceeds the limit i.e. maximum 2 hours."
+    policy = "/beta/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/qrCodePin"
+    assert (
+        c.patch(policy, json={"pinLength": 10}).json()["error"]["message"]
+        == "pinLength must be an integer from 8 to 9."
+    )
 
 
 def test_json_bodies_are_compact_and_typed() -> None:

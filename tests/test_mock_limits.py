@@ -41,6 +41,7 @@ SERVING = re.compile(
 
 
 def ipv6_loopback_available() -> bool:
+    """Whether this machine can bind ``::1``."""
     if not socket.has_ipv6:
         return False
     try:
@@ -88,6 +89,7 @@ def mock_command(*args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
 
 @pytest.fixture(scope="module")
 def mock() -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """``graph-conformance mock --port 0`` running for the module's tests, with its URL."""
     with mock_command("--port", "0") as running:
         yield running
 
@@ -100,12 +102,14 @@ def peak_rss_mib(pid: int) -> float:
 
 
 def payload(**extra: Any) -> dict[str, Any]:
+    """A valid PUT body (a 30-day standard code from now) with ``extra`` members."""
     now = datetime.now(UTC).replace(microsecond=0)
     start, end = now.strftime("%Y-%m-%dT%H:%M:%SZ"), (now + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {"standardQRCode": {"startDateTime": start, "expireDateTime": end}, **extra}
 
 
 def assert_envelope(response: httpx.Response, status: int, code: str) -> None:
+    """Assert ``response`` is ``status`` in Graph's error envelope with ``code``."""
     assert response.status_code == status, response.text
     error = response.json()["error"]
     assert error["code"] == code and error["message"]

@@ -20,12 +20,14 @@ from conformance.mock.serve import BackgroundServer
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[BackgroundServer]:
+    """The reference mock on loopback for the module's tests."""
     with BackgroundServer(create_app()) as running:
         yield running
 
 
 def graph_client(base_url: str, http: Any) -> Any:
     # The sdk extra is part of the README's test install: a missing SDK is a failure, not a skip.
+    """The beta SDK's ``GraphServiceClient`` wired to ``base_url`` through ``http``, with a placeholder token."""
     from kiota_abstractions.authentication import (
         AccessTokenProvider,
         AllowedHostsValidator,

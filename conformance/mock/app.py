@@ -1,4 +1,5 @@
-"""The reference mock as an ASGI app (Starlette): routing, Graph's envelope and headers, knobs.
+"""The reference mock as an ASGI app (Starlette): :class:`GraphMock`'s routing, Graph's envelope and
+headers, knobs; the rules and the state's class come in with :class:`MockOptions`.
 
 Paths are matched case-insensitively, as Graph matches them: ``/beta`` and ``/v1.0``, then
 ``/me`` or ``/users/{id or UPN}`` + ``/authentication/qrCodePinMethod[/standardQRCode |
@@ -14,7 +15,6 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +27,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from conformance.config import DEFAULT_USER
+from conformance.mock.rules import DOCUMENTED_RULES, Rules
 from conformance.mock.state import GraphError, Store, graph_time, parse_json
 from conformance.versions import Version
 
@@ -38,17 +39,20 @@ KINDS = {"standardqrcode": "standardQRCode", "temporaryqrcode": "temporaryQRCode
 MAX_BODY_BYTES = 1024 * 1024  # a larger request body is refused with 413 while it streams in
 LINGER_BYTES = 4 * 1024 * 1024  # after a 413, at most this much more of the body is read and dropped ...
 LINGER_SECONDS = 1.0  # ... for at most this long, before the connection is closed
+HTTP_METHODS = ["GET", "PUT", "PATCH", "POST", "DELETE", "HEAD", "OPTIONS"]  # the verbs the route accepts
 
 
 @dataclass
 class MockOptions:
-    """Knobs for tests of the suite itself; all off by default."""
+    """Knobs for tests of the suite itself, all off by default, and the rules the mock enforces."""
 
     throttle: list[str] = field(default_factory=list)  # answer 429 with these Retry-After values first
     extra: dict[str, Any] = field(default_factory=dict)  # undocumented members added to every entity
     clock: datetime | None = None  # a fixed "now"
     me_user: str = DEFAULT_USER  # whom /me means
     token: str | None = None  # the only bearer token accepted (None: any non-empty one)
+    rules: Rules = DOCUMENTED_RULES  # what the mock enforces: a variant of the mock passes others
+    store_type: type[Store] = Store  # the state's class: a variant of the mock passes a subclass that breaks a rule
 
 
 class Reply(Exception):
@@ -148,24 +152,31 @@ async def _linger(receive: Receive) -> None:
         dropped += len(message.get("body", b""))
 
 
-def create_app(options: MockOptions | None = None) -> Starlette:
-    options = options or MockOptions()
-    fixed = options.clock
-    store = Store(clock=(lambda: fixed) if fixed is not None else (lambda: datetime.now(UTC)))
-    pending_throttle = list(options.throttle)
+class GraphMock:
+    """The reference mock: one :class:`Store` under the options' rules, the knobs, and the handlers.
 
-    def entity(body: dict[str, Any]) -> dict[str, Any]:
-        return {**body, **options.extra}
+    :attr:`asgi` is the Starlette app that routes every request to :meth:`handle`; its ``state.store``
+    and ``state.options`` are this mock's.
+    """
 
-    def allow(method: str, allowed: tuple[str, ...]) -> None:
-        if method not in allowed:
-            raise GraphError(405, "MethodNotAllowed", f"{method} is not supported here; use {', '.join(allowed)}.")
+    def __init__(self, options: MockOptions | None = None) -> None:
+        self.options = options or MockOptions()
+        fixed = self.options.clock
+        self.store = self.options.store_type(
+            rules=self.options.rules,
+            clock=(lambda: fixed) if fixed is not None else (lambda: datetime.now(UTC)),
+        )
+        self.pending_throttle = list(self.options.throttle)
+        self.asgi = Starlette(routes=[Route("/{path:path}", self.handle, methods=HTTP_METHODS)])
+        self.asgi.state.store = self.store
+        self.asgi.state.options = self.options
 
-    async def handle(request: Request) -> Response:
+    async def handle(self, request: Request) -> Response:
+        """Answer one request: Graph's envelope for every error, ``413`` while the body streams in, one log line."""
         request_id = str(uuid.uuid4())
         started = time.perf_counter()
         try:
-            response = await dispatch(request, request_id, await read_body(request))
+            response = await self._dispatch(request, request_id, await read_body(request))
         except BodyTooLarge as error:
             response = _error(error, request, request_id)
             if not error.ended:  # the rest of the body is not read: the connection cannot be reused
@@ -189,9 +200,12 @@ def create_app(options: MockOptions | None = None) -> Starlette:
         )
         return response
 
-    async def dispatch(request: Request, request_id: str, raw: bytes) -> Response:
-        if pending_throttle:
-            value = pending_throttle.pop(0)
+    def _entity(self, body: dict[str, Any]) -> dict[str, Any]:
+        return {**body, **self.options.extra}
+
+    async def _dispatch(self, request: Request, request_id: str, raw: bytes) -> Response:
+        if self.pending_throttle:
+            value = self.pending_throttle.pop(0)
             raise Reply(
                 _json(
                     request_id,
@@ -202,7 +216,7 @@ def create_app(options: MockOptions | None = None) -> Starlette:
             )
         header = request.headers.get("authorization", "")
         token = header[7:].strip() if header[:7].lower() == "bearer " else ""
-        if not token or (options.token is not None and token != options.token):
+        if not token or (self.options.token is not None and token != self.options.token):
             raise GraphError(401, "InvalidAuthenticationToken", "Access token is empty or invalid.")
         segments = [unquote(s) for s in request.url.path.strip("/").split("/")]
         version = Version.of_segment(segments[0]) if segments else None
@@ -211,78 +225,81 @@ def create_app(options: MockOptions | None = None) -> Starlette:
         rest = segments[1:]
         lower = [s.lower() for s in rest]
         if lower == POLICY_PATH:
-            return policy(request, request_id, version, raw)
+            return self._policy(request, request_id, version, raw)
         if lower[:1] == ["me"]:
-            user, upn, tail = options.me_user, options.me_user, lower[1:]
+            user, upn, tail = self.options.me_user, self.options.me_user, lower[1:]
         elif lower[:1] == ["users"] and len(rest) >= 2:
             user, upn, tail = rest[1].lower(), rest[1], lower[2:]
         else:
             raise GraphError(404, "itemNotFound", f"Resource not found for the segment '{rest[0] if rest else ''}'.")
         if tail[:2] != ["authentication", "qrcodepinmethod"]:
             raise GraphError(404, "itemNotFound", "Resource not found.")
-        return method_resource(request, request_id, version, user, upn, tail[2:], raw)
+        return self._method_resource(request, request_id, version, user, upn, tail[2:], raw)
 
-    def method_resource(
-        request: Request, request_id: str, version: Version, user: str, upn: str, tail: list[str], raw: bytes
+    def _method_resource(
+        self, request: Request, request_id: str, version: Version, user: str, upn: str, tail: list[str], raw: bytes
     ) -> Response:
-        verb = request.method
+        store, verb = self.store, request.method
         context = f"{request.base_url}{version}/$metadata#users('{upn}')/authentication/qrCodePinMethod"
         if not tail:
-            allow(verb, ("GET", "PUT", "DELETE"))
+            _allow(verb, ("GET", "PUT", "DELETE"))
             if verb == "GET":
                 return _json(
                     request_id,
                     200,
-                    {"@odata.context": f"{context}/$entity", **entity(store.get_method(user).body(version))},
+                    {"@odata.context": f"{context}/$entity", **self._entity(store.get_method(user).body(version))},
                 )
             if verb == "DELETE":
                 store.delete_method(user)
                 return _json(request_id, 204, None)
             method, image = store.create_method(user, upn, parse_json(raw))
             location = f"{request.base_url}{version}/users/{upn}/authentication/qrCodePinMethod"
-            body = entity(method.body(version, standard_image=image, reveal_pin=True))
+            body = self._entity(method.body(version, standard_image=image, reveal_pin=True))
             return _json(request_id, 201, {"@odata.context": f"{context}/$entity", **body}, {"Location": location})
         if tail[0] in KINDS and len(tail) == 1:
             kind = KINDS[tail[0]]
-            allow(verb, ("GET", "PATCH", "DELETE"))
+            _allow(verb, ("GET", "PATCH", "DELETE"))
             if verb == "GET":
-                return _json(request_id, 200, entity(store.get_code(user, kind).body()))
+                return _json(request_id, 200, self._entity(store.get_code(user, kind).body()))
             if verb == "DELETE":
                 store.delete_code(user, kind)
                 return _json(request_id, 204, None)
             qr, qr_image, created = store.patch_code(user, upn, kind, parse_json(raw))
-            return _json(request_id, 201 if created else 200, entity(qr.body(qr_image)))
+            return _json(request_id, 201 if created else 200, self._entity(qr.body(qr_image)))
         if tail == ["pin"]:
-            allow(verb, ("PATCH",))
+            _allow(verb, ("PATCH",))
             # any body, or none, is ignored: the PIN is always generated (DECISIONS.md 9)
-            return _json(request_id, 201, entity(store.reset_pin(user).body(reveal=True, version=version)))
+            return _json(request_id, 201, self._entity(store.reset_pin(user).body(reveal=True, version=version)))
         if tail == ["pin", "updatepin"]:
-            allow(verb, ("POST", "PATCH"))  # the SDK posts (an OData action); the pages say PATCH
+            _allow(verb, ("POST", "PATCH"))  # the SDK posts (an OData action); the pages say PATCH
             store.update_pin(user, parse_json(raw))
             return _json(request_id, 204, None)
         raise GraphError(404, "itemNotFound", "Resource not found.")
 
-    def policy(request: Request, request_id: str, version: Version, raw: bytes) -> Response:
-        allow(request.method, ("GET", "PATCH", "DELETE"))
+    def _policy(self, request: Request, request_id: str, version: Version, raw: bytes) -> Response:
+        _allow(request.method, ("GET", "PATCH", "DELETE"))
         if request.method == "PATCH":
-            store.update_policy(parse_json(raw), require_odata_type=version == Version.V1)
+            self.store.update_policy(parse_json(raw), require_odata_type=version == Version.V1)
             if version == Version.BETA:
                 return _json(request_id, 204, None)
         elif request.method == "DELETE":
-            store.reset_policy()
+            self.store.reset_policy()
             return _json(request_id, 204, None)
         body = {
             "@odata.type": "#microsoft.graph.qrCodePinAuthenticationMethodConfiguration",
             "id": POLICY_IDS[version],
-            **store.policy,
+            **self.store.policy,
             "excludeTargets": [],
             "includeTargets": [{"targetType": "group", "id": "all_users", "isRegistrationRequired": False}],
         }
-        return _json(request_id, 200, entity(body))
+        return _json(request_id, 200, self._entity(body))
 
-    route: Callable[[Request], Awaitable[Response]] = handle
-    methods = ["GET", "PUT", "PATCH", "POST", "DELETE", "HEAD", "OPTIONS"]
-    app = Starlette(routes=[Route("/{path:path}", route, methods=methods)])
-    app.state.store = store
-    app.state.options = options
-    return app
+
+def _allow(method: str, allowed: tuple[str, ...]) -> None:
+    if method not in allowed:
+        raise GraphError(405, "MethodNotAllowed", f"{method} is not supported here; use {', '.join(allowed)}.")
+
+
+def create_app(options: MockOptions | None = None) -> Starlette:
+    """The reference mock as an ASGI app; ``options``: knobs and rules (default: no knobs, the documented rules)."""
+    return GraphMock(options).asgi

@@ -13,6 +13,7 @@ from typing import Any
 
 
 def image_for(upn: str, code_id: str) -> dict[str, Any]:
+    """The ``image`` of a new QR code ``code_id`` of ``upn``: an SVG QR code of fresh raw content."""
     import segno  # lazy: only a creating request needs it
 
     raw = f"ms-qrpin:v1|{upn}|{code_id}|{secrets.token_hex(16)}".encode()

@@ -1,8 +1,10 @@
-"""The reference mock's state and rules, with no web framework in sight.
+"""The reference mock's state and how it applies the rules, with no web framework in sight.
 
 One QR code + PIN method per user, one active standard and one active temporary QR code, lifetime
 limits, PIN rules, images and PINs returned once. Every rule raises :class:`GraphError` with the
 documented code; where the pages disagree, ``DECISIONS.md`` beside this file says what was chosen.
+The documented facts (lifetime bounds, PIN lengths and checks, the policy's defaults) are the
+:class:`~conformance.mock.rules.Rules` the :class:`Store` is given.
 """
 
 from __future__ import annotations
@@ -14,21 +16,16 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from conformance.mock import images
+from conformance.mock.rules import DOCUMENTED_RULES, Rules, new_pin, span_text
 from conformance.times import read_time
 from conformance.versions import Version
 
 NEVER = "0001-01-01T00:00:00Z"  # how Graph shows "never used" (every example of the pages)
-STANDARD_MAX = timedelta(days=395)
-STANDARD_MIN = timedelta(days=1)
-TEMPORARY_MAX = timedelta(hours=12)
-TEMPORARY_MIN = timedelta(hours=1)
-PIN_MAX = 20
 KIND_ATTRIBUTES = {"standardQRCode": "standard", "temporaryQRCode": "temporary"}
-POLICY_DEFAULTS = {"state": "disabled", "standardQRCodeLifetimeInDays": 365, "pinLength": 8}
 MAX_JSON_DEPTH = 64  # arrays and objects nested deeper than this are refused before parsing
 _JSON_MARK = re.compile(r'[\[\]{}"]')  # what the depth scan stops at outside strings
 _STRING_REST = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)  # the rest of a string after its quote
@@ -104,32 +101,10 @@ def graph_time(moment: datetime | None, precise: bool = False) -> str | None:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def pin_problem(code: Any, min_length: int) -> str | None:
-    """Why a PIN is refused, or None. Digits only, ``min_length``-20 long, and not trivial."""
-    if not isinstance(code, str) or not code.isdigit() or not code.isascii():
-        return "PIN needs to be digit only"
-    if len(code) < min_length:
-        return f"PIN needs to be at least {min_length} digits long"
-    if len(code) > PIN_MAX:
-        return f"PIN can be at most {PIN_MAX} digits long"
-    if code in "01234567890123456789" or code in "98765432109876543210":
-        return "PIN can't be a run of consecutive digits"
-    for size in (1, 2, 3):
-        unit = code[:size]
-        if len(code) % size == 0 and unit * (len(code) // size) == code:
-            return "PIN can't repeat a sequence of 1-3 digits"
-    return None
-
-
-def new_pin(length: int) -> str:
-    while True:
-        code = "".join(secrets.choice("0123456789") for _ in range(length))
-        if pin_problem(code, length) is None:
-            return code
-
-
 @dataclass
 class QrCode:
+    """One QR code of a method: its lifetime and when it was made and last used."""
+
     id: str
     start: datetime
     expire: datetime
@@ -137,9 +112,11 @@ class QrCode:
     last_used: datetime | None = None
 
     def active(self, now: datetime) -> bool:
+        """Whether the code has not expired at ``now``."""
         return self.expire > now
 
     def body(self, image: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The ``qrCode`` as Graph shows it, with ``image`` (only a creation passes one)."""
         return {
             "@odata.type": "#microsoft.graph.qrCode",
             "id": self.id,
@@ -153,6 +130,8 @@ class QrCode:
 
 @dataclass
 class Pin:
+    """A method's PIN and whether the user must change it at the next sign-in."""
+
     id: str
     code: str
     created: datetime
@@ -160,6 +139,7 @@ class Pin:
     force_change: bool = True
 
     def body(self, reveal: bool, version: Version) -> dict[str, Any]:
+        """The ``qrPin`` as ``version`` shows it; the code only when ``reveal`` (a creation or reset)."""
         identity = {"id": self.id} if version == Version.V1 else {}  # beta's qrPin has no id (its pages)
         return {
             "@odata.type": "#microsoft.graph.qrPin",
@@ -173,6 +153,8 @@ class Pin:
 
 @dataclass
 class Method:
+    """A user's QR code + PIN method: its PIN and at most one standard and one temporary code."""
+
     id: str
     created: datetime
     pin: Pin
@@ -182,6 +164,7 @@ class Method:
     def body(
         self, version: Version, standard_image: dict[str, Any] | None = None, reveal_pin: bool = False
     ) -> dict[str, Any]:
+        """The method as ``version`` shows it; the standard code's image and the PIN only when given or revealed."""
         # v1.0 documents createdDateTime on the method, beta lastUsedDateTime (each version's pages)
         dates = (
             {"createdDateTime": graph_time(self.created, precise=True)}
@@ -200,22 +183,28 @@ class Method:
 
 @dataclass
 class Store:
-    """All users' methods and the tenant's policy; every change holds the lock."""
+    """All users' methods and the tenant's policy under ``rules``; every change holds the lock."""
 
+    rules: Rules = DOCUMENTED_RULES
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     methods: dict[str, Method] = field(default_factory=dict)
-    policy: dict[str, Any] = field(default_factory=lambda: dict(POLICY_DEFAULTS))
+    policy: dict[str, Any] = field(init=False)
     lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def __post_init__(self) -> None:
+        self.policy = dict(self.rules.policy_defaults)
 
     # --- the method -------------------------------------------------------------------------
 
     def get_method(self, user: str) -> Method:
+        """The user's method; ``404 itemNotFound`` when there is none."""
         method = self.methods.get(user)
         if method is None:
             raise GraphError(404, "itemNotFound", "The user has no QR code PIN authentication method.")
         return method
 
     def create_method(self, user: str, upn: str, body: Any) -> tuple[Method, dict[str, Any]]:
+        """A new method from a PUT body (its standard code, a given or generated PIN) and the code's image."""
         if not isinstance(body, dict):
             raise GraphError(400, "invalidRequest", "The request body must be a JSON object.")
         with self.lock:
@@ -228,22 +217,23 @@ class Store:
                     400, "standardQRCodeRequired", "Standard QR code is required for adding new QR code auth method."
                 )
             now = self.clock()
-            start, expire = self._standard_lifetime(body["standardQRCode"], None)
+            start, expire = self._lifetime("standardQRCode", body["standardQRCode"], None)
             pin_body: dict[str, Any] = body["pin"] if isinstance(body.get("pin"), dict) else {}
-            length = int(self.policy["pinLength"])
+            length = self._pin_length()
             if pin_body.get("code") is not None:
-                problem = pin_problem(pin_body["code"], length)
+                problem = self.rules.pin_refusal(pin_body["code"], length)
                 if problem:
                     raise GraphError(400, "pinTooShort", f"{problem}; it needs at least {length} digits.")
                 code = str(pin_body["code"])
             else:
-                code = new_pin(length)
+                code = new_pin(length, self.rules)
             method = Method(str(uuid.uuid4()), now, Pin(str(uuid.uuid4()), code, now, now))
             method.standard = QrCode(str(uuid.uuid4()), start, expire, now)
             self.methods[user] = method
             return method, images.image_for(upn, method.standard.id)
 
     def delete_method(self, user: str) -> None:
+        """Remove the user's method; ``404`` when there is none."""
         with self.lock:
             self.get_method(user)
             del self.methods[user]
@@ -251,22 +241,29 @@ class Store:
     # --- QR codes ---------------------------------------------------------------------------
 
     def get_code(self, user: str, kind: str) -> QrCode:
+        """The method's ``standardQRCode`` or ``temporaryQRCode``; ``404`` when it has none."""
         code = getattr(self.get_method(user), KIND_ATTRIBUTES[kind])
         if code is None:
             raise GraphError(404, "itemNotFound", f"The method has no {kind} QR code.")
         return code  # type: ignore[no-any-return]
 
-    def _standard_lifetime(self, body: dict[str, Any], current: QrCode | None) -> tuple[datetime, datetime]:
+    def _lifetime(self, kind: str, body: dict[str, Any], current: QrCode | None) -> tuple[datetime, datetime]:
+        """The start and expiry a body gives a new code (or ``current``, whose start stays), within the rules."""
         if current is None and ("startDateTime" not in body or "expireDateTime" not in body):
             raise GraphError(400, "invalidRequest", "startDateTime and expireDateTime are required.")
         start = current.start if current else parse_time(body["startDateTime"], "startDateTime")
         expire = parse_time(body["expireDateTime"], "expireDateTime")
-        if expire - start > STANDARD_MAX:
+        shortest, longest = self.rules.lifetime(kind)
+        if expire - start > longest:
             raise GraphError(
-                400, "qrCodeLifeTimeExceedLimit", "StandardQRCode lifetime exceeds the limit i.e. maximum 395 days."
+                400,
+                "qrCodeLifeTimeExceedLimit",
+                f"{kind[0].upper()}{kind[1:]} lifetime exceeds the limit i.e. maximum {span_text(longest)}.",
             )
-        if expire - start < STANDARD_MIN:
-            raise GraphError(400, "invalidRequest", "A standard QR code lives at least 1 day.")
+        if expire - start < shortest:
+            raise GraphError(
+                400, "invalidRequest", f"A {KIND_ATTRIBUTES[kind]} QR code lives at least {span_text(shortest)}."
+            )
         return start, expire
 
     def patch_code(self, user: str, upn: str, kind: str, body: Any) -> tuple[QrCode, dict[str, Any] | None, bool]:
@@ -280,49 +277,41 @@ class Store:
             if current is not None and current.active(now):
                 if kind == "temporaryQRCode" or "startDateTime" in body or "expireDateTime" not in body:
                     raise GraphError(400, "ActiveQRCodeExisted", f"An active {kind} exists for QR code auth method.")
-                current.start, current.expire = self._standard_lifetime(body, current)
+                current.start, current.expire = self._lifetime(kind, body, current)
                 return current, None, False
-            if kind == "standardQRCode":
-                start, expire = self._standard_lifetime(body, None)
-            else:
-                if "startDateTime" not in body or "expireDateTime" not in body:
-                    raise GraphError(400, "invalidRequest", "startDateTime and expireDateTime are required.")
-                start = parse_time(body["startDateTime"], "startDateTime")
-                expire = parse_time(body["expireDateTime"], "expireDateTime")
-                if expire - start > TEMPORARY_MAX:
-                    raise GraphError(
-                        400,
-                        "qrCodeLifeTimeExceedLimit",
-                        "TemporaryQRCode lifetime exceeds the limit i.e. maximum 12 hours.",
-                    )
-                if expire - start < TEMPORARY_MIN:
-                    raise GraphError(400, "invalidRequest", "A temporary QR code lives at least 1 hour.")
+            start, expire = self._lifetime(kind, body, None)
             code = QrCode(str(uuid.uuid4()), start, expire, now)
             setattr(method, KIND_ATTRIBUTES[kind], code)
             return code, images.image_for(upn, code.id), True
 
     def delete_code(self, user: str, kind: str) -> None:
+        """Remove the method's code of ``kind``; ``404`` when it has none."""
         with self.lock:
             self.get_code(user, kind)
             setattr(self.get_method(user), KIND_ATTRIBUTES[kind], None)
 
     # --- the PIN ----------------------------------------------------------------------------
 
+    def _pin_length(self) -> int:
+        return int(self.policy["pinLength"])
+
     def reset_pin(self, user: str) -> Pin:
+        """A new generated PIN of the policy's length, to be changed at the next sign-in."""
         with self.lock:
             method = self.get_method(user)
             now = self.clock()
-            method.pin = Pin(method.pin.id, new_pin(int(self.policy["pinLength"])), method.pin.created, now, True)
+            method.pin = Pin(method.pin.id, new_pin(self._pin_length(), self.rules), method.pin.created, now, True)
             return method.pin
 
     def update_pin(self, user: str, body: Any) -> None:
+        """The user's own change: ``currentPin`` must match and ``newPin`` pass the rules; no change forced."""
         if not isinstance(body, dict) or not isinstance(body.get("currentPin"), str) or "newPin" not in body:
             raise GraphError(400, "invalidRequest", "currentPin and newPin are required.")
         with self.lock:
             method = self.get_method(user)
             if not secrets.compare_digest(body["currentPin"].encode(), method.pin.code.encode()):
                 raise GraphError(400, "invalidRequest", "currentPin does not match.")
-            problem = pin_problem(body["newPin"], int(self.policy["pinLength"]))
+            problem = self.rules.pin_refusal(body["newPin"], self._pin_length())
             if problem:
                 raise GraphError(400, "pinTooShort", problem)
             method.pin = Pin(method.pin.id, str(body["newPin"]), method.pin.created, self.clock(), False)
@@ -330,6 +319,7 @@ class Store:
     # --- the policy -------------------------------------------------------------------------
 
     def update_policy(self, body: Any, require_odata_type: bool) -> None:
+        """Apply a policy PATCH (``pinLength``, ``standardQRCodeLifetimeInDays``, ``state``), all or nothing."""
         if not isinstance(body, dict):
             raise GraphError(400, "invalidRequest", "The request body must be a JSON object.")
         if (
@@ -341,8 +331,12 @@ class Store:
                 "invalidRequest",
                 "@odata.type #microsoft.graph.qrCodePinAuthenticationMethodConfiguration is required.",
             )
+        rules = self.rules
         changes: dict[str, Any] = {}
-        for key, low, high in (("pinLength", 8, PIN_MAX), ("standardQRCodeLifetimeInDays", 1, 395)):
+        for key, low, high in (
+            ("pinLength", rules.pin_min, rules.pin_max),
+            ("standardQRCodeLifetimeInDays", rules.standard_min.days, rules.standard_max.days),
+        ):
             if key in body:
                 value = body[key]
                 if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
@@ -356,5 +350,6 @@ class Store:
             self.policy.update(changes)
 
     def reset_policy(self) -> None:
+        """The policy back to the rules' defaults (DELETE: "restore the default configuration")."""
         with self.lock:
-            self.policy = dict(POLICY_DEFAULTS)
+            self.policy = dict(self.rules.policy_defaults)
