@@ -139,11 +139,25 @@ def test_unrepairable_json_exits_2_with_page_line_column(tmp_path: Path) -> None
             ["run", "--base-url", "ftp://x"],
             "graph-conformance: error: --graph-base-url 'ftp://x': give the service root as http(s)://host[:port][/path], e.g. https://graph.microsoft.com",
         ),
+        (
+            ["run", "--base-url", "http://[::1"],
+            "graph-conformance: error: --graph-base-url 'http://[::1': give the service root as http(s)://host[:port][/path], e.g. https://graph.microsoft.com",
+        ),
+        (["mock", "--port", "70000"], "graph-conformance: error: --port 70000: give a port from 0 to 65535"),
     ],
 )
 def test_usage_errors_exit_2_with_one_clear_line(args: list[str], message: str) -> None:
     result = cli(*args)
     assert (result.returncode, result.stderr.strip()) == (2, message)
+
+
+def test_compare_on_a_broken_cassette_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "x.yaml").write_text("interactions: [")
+    (tmp_path / "b" / "x.yaml").write_text("interactions: []\n")
+    result = cli("compare", str(tmp_path / "a"), str(tmp_path / "b"))
+    assert result.returncode == 2 and "compare: " in result.stderr and "not a readable cassette" in result.stderr
 
 
 def test_a_page_with_no_version_is_a_clear_error(tmp_path: Path) -> None:

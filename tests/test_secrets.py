@@ -18,7 +18,9 @@ import pickle
 import pprint
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from textwrap import dedent
 from typing import Any
 
 import httpx
@@ -30,8 +32,10 @@ from conformance.auth import MsalAuth, StaticToken, build_auth
 from conformance.config import PLACEHOLDER_TOKEN, resolve
 from conformance.mock import MockOptions, create_app
 from conformance.mock.state import Pin, new_pin
-from conformance.scenarios import CATALOGUE
+from conformance.scenarios import CATALOGUE, Context
+from conformance.scenarios import Request as StepRequest
 from tests.graphapp import Server
+from tests.helpers import run_scenario
 from tests.tokenserver import make_authority, self_signed
 
 SUITE = ["--pyargs", "conformance.suite", "-p", "no:cacheprovider"]
@@ -158,6 +162,35 @@ def test_images_in_text_that_is_not_json_are_scrubbed() -> None:
     assert image not in scrub.scrub_text(body)
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Authorization: bearer abc.def-123", "Authorization: Bearer REDACTED-TOKEN"),
+        ('{"note": "sent Bearer eyJabc.def"}', '{"note":"sent Bearer REDACTED-TOKEN"}'),
+        ("currentPin=58219374&newPin=38475912", "currentPin=REDACTED-TOKEN&newPin=REDACTED-TOKEN"),
+    ],
+)
+def test_tokens_and_pins_are_scrubbed_in_any_case_and_any_string(text: str, expected: str) -> None:
+    assert scrub.scrub_text(text) == expected
+
+
+def test_pins_sent_or_answered_as_numbers_are_scrubbed() -> None:
+    assert scrub.scrub_json({"pin": {"code": 58219374}, "newPin": 1234}) == {
+        "pin": {"code": "REDACTED-PIN"},
+        "newPin": "REDACTED-PIN",
+    }
+    body = dedent(
+        """\
+        writes: true
+        steps:
+          - request: {method: PUT, path: /m, json: {pin: {code: 58219374}}}
+            expect: {status: 201}
+        """
+    )
+    result, _ = run_scenario(body, lambda r: httpx.Response(400, json={"pin": {"code": 58219374}}))
+    assert "58219374" not in result.report()
+
+
 def test_an_error_code_in_parseable_json_is_kept_and_deep_nesting_does_not_crash() -> None:
     assert scrub.scrub_text('\ufeff{"error":{"code":"pinTooShort"}}') == '{"error":{"code":"pinTooShort"}}'
     deep = "[" * 100_000 + '{"code":"12345678"}' + "]" * 100_000
@@ -226,6 +259,28 @@ def test_protected_values_compare_send_and_serialise_as_themselves_but_never_sho
     )
     assert pin not in scrub.describe(code) and pin not in json.dumps(scrub.scrub_json({"x": code}))
     assert scrub.describe(scrub.protect({"code": scrub.PIN_PLACEHOLDER})["code"], "code") == '"REDACTED-PIN"'
+
+
+def test_reprs_hold_no_captured_value_and_no_request_body() -> None:
+    context = Context("u", "beta", datetime(2026, 1, 1, tzinfo=UTC), {"pin": "39471091"})
+    request = StepRequest("PUT", "/m", {}, {"pin": {"code": "39471091"}}, True)
+    assert "39471091" not in repr(context) and "39471091" not in repr(request)
+
+
+def test_one_of_never_shows_a_captured_pin() -> None:
+    body = dedent(
+        """\
+        steps:
+          - request: {method: GET, path: /a}
+            capture: {pin: $.pin.code}
+          - request: {method: GET, path: /b}
+            expect: {body: {$.code: {one_of: ['{pin}', '11112222']}}}
+        """
+    )
+    answer = {"pin": {"code": "58219374"}, "code": "00000000"}
+    result, _ = run_scenario(body, lambda r: httpx.Response(200, json=answer))
+    assert "58219374" not in result.report() and "11112222" not in result.report()
+    assert [v.where for v in result.violations] == ["$.code"]
 
 
 # --- userinfo ----------------------------------------------------------------------------------------------
