@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ import pytest
 
 from conformance.config import DEFAULT_USER
 from conformance.mock import MockOptions, create_app
+from tests.helpers import graph_conformance
 from tests.tlsproxy import GraphImpostor
 
 TESTER = "tester@contoso.example"
@@ -36,18 +36,11 @@ UNVERIFIABLE = ["https://graph.microsoft.com.", "https://Graph.Microsoft.Com./"]
 
 
 def run(impostor: GraphImpostor, base_url: str, *flags: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``graph-conformance run`` against ``base_url`` through the impostor; the token never shows."""
+    target = ["--base-url", base_url, "--user", TESTER, "--token", TOKEN, "--timeout", "20"]
     env = {**os.environ, **impostor.env()}
-    command = [sys.executable, "-m", "conformance", "run", "--base-url", base_url, "--user", TESTER]
-    result = subprocess.run(
-        [*command, "--token", TOKEN, "--timeout", "20", *flags],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    output = result.stdout + result.stderr
-    assert "Traceback" not in output and TOKEN not in output
+    result = graph_conformance("run", *target, *flags, cwd=cwd, env=env, timeout=300)
+    assert TOKEN not in result.stdout + result.stderr
     return result
 
 
@@ -200,8 +193,10 @@ def test_the_guards_own_requests_count_towards_an_unreachable_target(tmp_path: P
         probe.bind(("127.0.0.1", 0))
         dead = probe.getsockname()[1]
     env = {**os.environ, "HTTPS_PROXY": f"http://127.0.0.1:{dead}", "NO_PROXY": ""}
-    command = [sys.executable, "-m", "conformance", "run", "--base-url", "https://graph.microsoft.com"]
-    command += [
+    command = [
+        "run",
+        "--base-url",
+        "https://graph.microsoft.com",
         "--user",
         TESTER,
         "--token",
@@ -212,8 +207,7 @@ def test_the_guards_own_requests_count_towards_an_unreachable_target(tmp_path: P
         "--api-version",
         "beta",
     ]
-    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
-    assert "Traceback" not in result.stdout + result.stderr
+    result = graph_conformance(*command, cwd=tmp_path, env=env)
     assert result.returncode == 1
     assert "not run: target unreachable" in result.stdout
     # after two failures (the guard's or the cases'), nothing more is tried: every later case is not run

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES
 from tests.graphapp import Server, make_app
-
-SUITE = ["--pyargs", "conformance.suite", "-p", "no:cacheprovider"]
+from tests.helpers import FIXTURES, SUITE, copy_fixture_scenarios
 
 
 @pytest.fixture(scope="module")
@@ -23,9 +20,7 @@ def target() -> Iterator[Server]:
 
 @pytest.fixture
 def scenarios(pytester: pytest.Pytester) -> Path:
-    folder = pytester.path / "scenarios"
-    shutil.copytree(FIXTURES / "scenarios", folder)
-    return folder
+    return copy_fixture_scenarios(pytester.path / "scenarios")
 
 
 def test_help_lists_the_grouped_prefixed_options(pytester: pytest.Pytester) -> None:

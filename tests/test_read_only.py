@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from starlette.testclient import TestClient
 from conformance.config import DEFAULT_USER
 from conformance.mock import create_app
 from conformance.mock.serve import BackgroundServer
+from tests.helpers import graph_conformance
 
 READ_ONLY_SCENARIOS = {
     "method-read-existing",
@@ -71,24 +71,9 @@ def shows_the_pin_on_reads(app: Any) -> Any:
 def audit(app: Any, tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
     report = tmp_path / "report.json"
     with BackgroundServer(app) as server:
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "conformance",
-                "run",
-                "--base-url",
-                server.url,
-                "--read-only",
-                "--report-json",
-                report,
-            ],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=120,
+        result = graph_conformance(
+            "run", "--base-url", server.url, "--read-only", "--report-json", report, cwd=tmp_path
         )
-    assert "Traceback" not in result.stdout + result.stderr
     return result, json.loads(report.read_text())
 
 

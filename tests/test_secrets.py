@@ -35,10 +35,9 @@ from conformance.mock.state import Pin, new_pin
 from conformance.scenarios import CATALOGUE, Context
 from conformance.scenarios import Request as StepRequest
 from tests.graphapp import Server
-from tests.helpers import run_scenario
+from tests.helpers import REPLAY_OFFLINE, SUITE, outcomes, run_scenario
 from tests.tokenserver import make_authority, self_signed
 
-SUITE = ["--pyargs", "conformance.suite", "-p", "no:cacheprovider"]
 JWT = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJjYW5hcnkifQ.c2lnbmF0dXJl"  # header.payload.signature, never remembered
 ENCODINGS = ("utf-8-sig", "utf-16", "utf-32", "utf-16-be", "utf-32-be")
 
@@ -523,12 +522,6 @@ def pin_scenarios(folder: Path) -> set[str]:
     return {first, second}
 
 
-def outcomes(report: Path) -> dict[str, tuple[str, list[str]]]:
-    return {
-        c["id"]: (c["outcome"], [v["where"] for v in c["violations"]]) for c in json.loads(report.read_text())["cases"]
-    }
-
-
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-32-be"])
 def test_recording_a_hostile_target_with_every_log_on_writes_no_secret(
     pytester: pytest.Pytester, encoding: str
@@ -563,11 +556,7 @@ def test_recording_a_hostile_target_with_every_log_on_writes_no_secret(
         *logs,
         "--log-file=replay.log",
         "--log-file-level=DEBUG",
-        "--graph-base-url",
-        "http://localhost:1",
-        "--record-mode",
-        "none",
-        "--block-network",
+        *REPLAY_OFFLINE,
         "--conformance-report",
         "replay.json",
         "--junitxml",
