@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from conformance.runner import CaseResult, Runner
-from conformance.scenarios import Scenario, parse_scenario
+from conformance.scenarios import Scenario, load_scenarios, parse_scenario
 from conformance.schemas import SchemaSet
 
 # --- where things are ------------------------------------------------------------------------------------
@@ -27,6 +27,14 @@ DOC_DIRS = [SHARED / "seeds", SHARED / "graph-docs"]
 COMMITTED = REPO / "schemas" / "derived"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 CASSETTES = REPO / "cassettes"
+DOC_PAGES = sorted(
+    p for d in DOC_DIRS for p in d.rglob("*") if p.is_file() and p.suffix in (".md", ".txt") and p.name != "README.md"
+)
+
+
+def case_count(*paths: Path) -> int:
+    """How many cases (scenario x version) the scenario files under ``paths`` make."""
+    return sum(len(s.versions) for s in load_scenarios(list(paths)))
 
 
 # --- the command line ------------------------------------------------------------------------------------
@@ -57,6 +65,11 @@ def graph_conformance(
 
 SUITE = ["--pyargs", "conformance.suite", "-p", "no:cacheprovider"]
 REPLAY_OFFLINE = ["--graph-base-url", "http://localhost:1", "--record-mode", "none", "--block-network"]
+
+
+def reports(name: str) -> list[str]:
+    """The arguments that write the JSON report ``name``.json and the JUnit XML ``name``.xml."""
+    return ["--conformance-report", f"{name}.json", "--junitxml", f"{name}.xml"]
 
 
 def copy_fixture_scenarios(folder: Path) -> Path:

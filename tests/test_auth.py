@@ -12,7 +12,7 @@ from conformance.auth import MsalAuth, StaticToken, build_auth
 from conformance.config import PLACEHOLDER_TOKEN, resolve
 from conformance.errors import AuthError
 from tests.graphapp import Server, make_app
-from tests.helpers import SUITE, copy_fixture_scenarios
+from tests.helpers import FIXTURES, SUITE, case_count, copy_fixture_scenarios
 from tests.tokenserver import make_authority, self_signed
 
 CLIENT_ID = "11111111-2222-3333-4444-555555555555"
@@ -167,7 +167,7 @@ def test_a_whole_run_with_msal_client_credentials_records_no_secret(
             "--conformance-report",
             "report.json",
         )
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=case_count(FIXTURES / "scenarios"))
     assert len(calls) == 1  # one token for the whole run
     outputs = [p for p in pytester.path.rglob("*") if p.is_file() and scenarios not in p.parents]
     assert {p.name for p in outputs} >= {"report.json", "method-needs-a-token--beta.yaml"}

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.graphapp import Server, make_app
-from tests.helpers import REPLAY_OFFLINE, SUITE, copy_fixture_scenarios, outcomes
+from tests.helpers import REPLAY_OFFLINE, SUITE, case_count, copy_fixture_scenarios, outcomes, reports
 
 CANARY_TOKEN = "eyJcanary.token-0123456789abcdefghijklmnopqrstuvwxyz"
 CANARY_PIN = "73910466"
@@ -33,13 +33,11 @@ def test_record_then_replay_offline_elsewhere_with_no_secret_anywhere(pytester: 
             CANARY_TOKEN,
             "--record-mode",
             "once",
-            "--conformance-report",
-            "record.json",
-            "--junitxml",
-            "record.xml",
+            *reports("record"),
         )
     # the target leaks the PIN on GET: both read-backs fail, the 401 case passes
-    recorded.assert_outcomes(passed=1, failed=2)
+    leaked = {"passed": case_count(scenarios / "unauthenticated.yaml"), "failed": case_count(method)}
+    recorded.assert_outcomes(**leaked)
     cassettes = sorted(p.name for p in (pytester.path / "cassettes").iterdir())
     assert cassettes == [
         "method-create-read-delete--beta.yaml",
@@ -50,12 +48,9 @@ def test_record_then_replay_offline_elsewhere_with_no_secret_anywhere(pytester: 
     replayed = pytester.runpytest_subprocess(
         *common,
         *REPLAY_OFFLINE,
-        "--conformance-report",
-        "replay.json",
-        "--junitxml",
-        "replay.xml",
+        *reports("replay"),
     )
-    replayed.assert_outcomes(passed=1, failed=2)
+    replayed.assert_outcomes(**leaked)
     assert outcomes(pytester.path / "replay.json") == outcomes(pytester.path / "record.json")
     replayed.stdout.fnmatch_lines(['*$.pin.code: expected null, got "REDACTED-PIN"'])
 

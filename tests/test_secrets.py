@@ -35,7 +35,7 @@ from conformance.mock.state import Pin, new_pin
 from conformance.scenarios import CATALOGUE, Context
 from conformance.scenarios import Request as StepRequest
 from tests.graphapp import Server
-from tests.helpers import REPLAY_OFFLINE, SUITE, outcomes, run_scenario
+from tests.helpers import REPLAY_OFFLINE, SUITE, case_count, outcomes, reports, run_scenario
 from tests.tokenserver import make_authority, self_signed
 
 JWT = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJjYW5hcnkifQ.c2lnbmF0dXJl"  # header.payload.signature, never remembered
@@ -308,24 +308,21 @@ def test_userinfo_is_redacted_and_the_rest_of_the_url_kept(url: str, redacted: s
 
 def test_a_remembered_secret_is_scrubbed_from_text_json_headers_and_messages() -> None:
     token = unique_token()
-    places = [
-        scrub.scrub_text(f"echo {token}!"),
-        json.dumps(scrub.scrub_json({"note": f"x{token}x", token: 1})),
-        json.dumps(scrub.scrub_headers({"x-echo": token, "request-id": f"id-{token}"})),
-        scrub.describe({token: 1}),
-        scrub.describe(f"sent {token}"),
-    ]
-    assert [p for p in places if token in p] == places  # the broken variant: not remembered yet
+
+    def places() -> list[str]:
+        return [
+            scrub.scrub_text(f"echo {token}!"),
+            json.dumps(scrub.scrub_json({"note": f"x{token}x", token: 1})),
+            json.dumps(scrub.scrub_headers({"x-echo": token, "request-id": f"id-{token}"})),
+            scrub.describe({token: 1}),
+            scrub.describe(f"sent {token}"),
+        ]
+
+    shown = places()
+    assert [p for p in shown if token in p] == shown  # the broken variant: not remembered yet
     scrub.remember(token)
     scrub.remember("short")  # ignored: would be found inside ordinary text
-    places = [
-        scrub.scrub_text(f"echo {token}!"),
-        json.dumps(scrub.scrub_json({"note": f"x{token}x", token: 1})),
-        json.dumps(scrub.scrub_headers({"x-echo": token, "request-id": f"id-{token}"})),
-        scrub.describe({token: 1}),
-        scrub.describe(f"sent {token}"),
-    ]
-    assert [p for p in places if token in p] == []
+    assert [p for p in places() if token in p] == []
     assert scrub.scrub_text("a short story") == "a short story"
     assert scrub.scrub_text(token.upper()) == token.upper()  # exact, case-sensitive
 
@@ -544,12 +541,11 @@ def test_recording_a_hostile_target_with_every_log_on_writes_no_secret(
             token,
             "--record-mode",
             "once",
-            "--conformance-report",
-            "record.json",
-            "--junitxml",
-            "record.xml",
+            *reports("record"),
         )
-    recorded.assert_outcomes(failed=2)  # the force flag stays set after updatePin: the last step fails
+    recorded.assert_outcomes(
+        failed=case_count(scenarios)
+    )  # the force flag stays set after updatePin: the last step fails
     assert target.marked > 0 and reset_pin in target.served and sent_pins & target.served  # canaries were served
     replayed = pytester.runpytest_subprocess(
         *common,
@@ -557,12 +553,9 @@ def test_recording_a_hostile_target_with_every_log_on_writes_no_secret(
         "--log-file=replay.log",
         "--log-file-level=DEBUG",
         *REPLAY_OFFLINE,
-        "--conformance-report",
-        "replay.json",
-        "--junitxml",
-        "replay.xml",
+        *reports("replay"),
     )
-    replayed.assert_outcomes(failed=2)
+    replayed.assert_outcomes(failed=case_count(scenarios))
     assert outcomes(pytester.path / "replay.json") == outcomes(pytester.path / "record.json")
 
     artefacts = artefacts_in(pytester.path, scenarios)
@@ -608,7 +601,7 @@ def test_show_locals_and_an_echoed_request_id_show_no_secret(pytester: pytest.Py
             "--conformance-report",
             "report.json",
         )
-    result.assert_outcomes(failed=2)
+    result.assert_outcomes(failed=case_count(scenarios))
     assert reset_pin in target.served and sent_pins & target.served
     artefacts = artefacts_in(pytester.path, scenarios)
     artefacts["output"] = (result.stdout.str() + result.stderr.str()).encode()
