@@ -9,6 +9,7 @@ import subprocess
 import sys
 from importlib.metadata import entry_points
 from pathlib import Path
+from textwrap import dedent
 
 import pytest
 
@@ -263,9 +264,15 @@ def test_mock_serves_on_loopback_only() -> None:
 
 
 def test_help_does_not_import_heavy_modules() -> None:
-    code = (
-        "import sys\nfrom conformance import cli\ntry:\n    cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
-        "print(sorted(m for m in ('msal', 'jsonschema', 'httpx', 'yaml', 'starlette') if m in sys.modules))"
+    code = dedent(
+        """\
+        import sys
+        from conformance import cli
+        try:
+            cli.main(['--help'])
+        except SystemExit:
+            pass
+        print(sorted(m for m in ('msal', 'jsonschema', 'httpx', 'yaml', 'starlette') if m in sys.modules))"""
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO)
     assert result.stdout.splitlines()[-1] == "[]"
@@ -303,10 +310,16 @@ def test_run_exit_codes_against_a_real_server(tmp_path: Path) -> None:
 
 
 def test_plugin_load_and_cli_help_do_not_import_msal_or_heavy_modules() -> None:
-    code = (
-        "import sys\nimport conformance.plugin\nfrom conformance import cli\n"
-        "try:\n    cli.main(['run', '--help'])\nexcept SystemExit:\n    pass\n"
-        "print(sorted(m for m in ('msal', 'requests', 'httpx', 'jsonschema', 'yaml', 'vcr', 'starlette') if m in sys.modules))"
+    code = dedent(
+        """\
+        import sys
+        import conformance.plugin
+        from conformance import cli
+        try:
+            cli.main(['run', '--help'])
+        except SystemExit:
+            pass
+        print(sorted(m for m in ('msal', 'requests', 'httpx', 'jsonschema', 'yaml', 'vcr', 'starlette') if m in sys.modules))"""
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO)
     assert result.stdout.splitlines()[-1] == "[]"

@@ -11,6 +11,7 @@ import copy
 import os
 import subprocess
 from pathlib import Path
+from textwrap import dedent
 from typing import Any
 
 import pytest
@@ -163,11 +164,20 @@ def test_a_write_the_paths_did_not_announce_is_refused_as_it_is_sent(impostor: G
     before = state(app)
     sneaky = tmp_path / "sneaky.yaml"
     sneaky.write_text(
-        "id: sneaky\ntitle: t\ndocs: [a.md]\nversions: [beta]\nwrites: true\nsteps:\n"
-        "  - request: {method: DELETE, path: '/users/{user}/../../me/authentication/qrCodePinMethod'}\n"
-        "    expect: {status: 204}\n"
-        "  - request: {method: DELETE, path: '/users/{user}/%2e%2e/victim/authentication/qrCodePinMethod'}\n"
-        "    expect: {status: 204}\n"
+        dedent(
+            """\
+            id: sneaky
+            title: t
+            docs: [a.md]
+            versions: [beta]
+            writes: true
+            steps:
+              - request: {method: DELETE, path: '/users/{user}/../../me/authentication/qrCodePinMethod'}
+                expect: {status: 204}
+              - request: {method: DELETE, path: '/users/{user}/%2e%2e/victim/authentication/qrCodePinMethod'}
+                expect: {status: 204}
+            """
+        )
     )
     flags = ["--allow-writes", "--allowed-users", TESTER, "--scenarios", str(sneaky)]
     result = run(impostor, "https://graph.microsoft.com", *flags, cwd=tmp_path)

@@ -6,8 +6,8 @@ live. The drill in test_live_safety.py shows the same decisions end to end throu
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
+from textwrap import dedent, indent
 
 import httpx
 import pytest
@@ -61,17 +61,30 @@ def test_loopback_targets_may_be_written(url: str) -> None:
     assert settings.is_loopback and settings.write_refusal() is None
 
 
-def scenario(steps: str) -> object:
-    head = "id: x\ntitle: t\ndocs: [a.md]\nversions: [beta]\nwrites: true\nsteps:\n"
-    parsed, problems = parse_scenario(head + textwrap.dedent(steps), "x.yaml")
+WRITES_HEAD = dedent(
+    """\
+    id: x
+    title: t
+    docs: [a.md]
+    versions: [beta]
+    writes: true
+    steps:
+    """
+)
+
+
+def scenario(*steps: str) -> object:
+    """A scenario that declares writes, with these steps (each a YAML list item)."""
+    parsed, problems = parse_scenario(WRITES_HEAD + indent("".join(steps), "  "), "x.yaml")
     assert problems == []
     return parsed
 
 
-USER = "  - request: {method: DELETE, path: '/users/{user}/authentication/qrCodePinMethod'}\n"
-ME = "  - request: {method: PUT, path: /me/authentication/qrCodePinMethod, json: {}}\n"
-POLICY = "  - request: {method: PATCH, path: /policies/authenticationMethodsPolicy/authenticationMethodConfigurations/qrCodePin, json: {}}\n"
-OTHER = "  - request: {method: DELETE, path: '/users/someone-else/authentication/qrCodePinMethod'}\n"
+USER = "- request: {method: DELETE, path: '/users/{user}/authentication/qrCodePinMethod'}\n"
+ME = "- request: {method: PUT, path: /me/authentication/qrCodePinMethod, json: {}}\n"
+POLICY = "- request: {method: PATCH, path: /policies/authenticationMethodsPolicy/authenticationMethodConfigurations/qrCodePin, json: {}}\n"
+OTHER = "- request: {method: DELETE, path: '/users/someone-else/authentication/qrCodePinMethod'}\n"
+READ_ME = "- request: {method: GET, path: /me/authentication/qrCodePinMethod}\n"
 
 
 def live(*flags: str, allowed: str = "tester@contoso.example") -> object:
@@ -101,11 +114,7 @@ def test_what_a_live_run_may_write(steps: str, flags: tuple[str, ...], allowed: 
 
 
 def test_write_scope_reads_every_phase_and_ignores_reads() -> None:
-    parsed = scenario(
-        "  - request: {method: GET, path: /me/authentication/qrCodePinMethod}\n"
-        + USER
-        + POLICY.replace("PATCH", "DELETE")
-    )
+    parsed = scenario(READ_ME, USER, POLICY.replace("PATCH", "DELETE"))
     scope = write_scope(parsed)  # type: ignore[arg-type]
     assert (scope.user, scope.me, scope.policy, scope.unknown) == (True, False, True, ())
     assert scope.method_roots == ("/users/{user}/authentication/qrCodePinMethod",)
@@ -136,7 +145,16 @@ def test_bad_report_and_cassette_paths_stop_the_run_before_it_starts(tmp_path: P
 def test_an_empty_selection_exits_2_saying_so(tmp_path: Path) -> None:
     beta_only = tmp_path / "beta.yaml"
     beta_only.write_text(
-        "id: x\ntitle: t\ndocs: [a.md]\nversions: [beta]\nsteps:\n  - request: {method: GET, path: /a}\n"
+        dedent(
+            """\
+            id: x
+            title: t
+            docs: [a.md]
+            versions: [beta]
+            steps:
+              - request: {method: GET, path: /a}
+            """
+        )
     )
     by_version = graph_conformance("run", "--scenarios", str(beta_only), "--api-version", "v1.0", cwd=tmp_path)
     assert by_version.returncode == 2 and "no case selected" in by_version.stdout + by_version.stderr
