@@ -108,7 +108,7 @@ GET_QR = dedent(
 
 def read_qr(step: str) -> str:
     """Steps of one step, "read", that GETs the standard QR code; ``step`` (YAML) holds its other keys."""
-    return GET_QR + indent(dedent(step), " " * 4)
+    return GET_QR + indent(dedent(step).rstrip("\n") + "\n", " " * 4)
 
 
 def scenario(body: str) -> Scenario:

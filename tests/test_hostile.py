@@ -583,7 +583,7 @@ def test_the_run_waits_on_retry_after_for_at_most_two_case_budgets() -> None:
     health = TargetHealth()
     results = [
         runner(lambda r: next(answers), health, sleep=slept.append, retry_budget=1.5).run(
-            scenario(read_qr("expect: {status: 200}\n")), "beta", NOW
+            scenario(read_qr("expect: {status: 200}")), "beta", NOW
         )
         for _ in range(4)
     ]
@@ -599,7 +599,7 @@ def test_a_bom_answer_is_read_and_its_pin_never_reaches_the_report() -> None:
     body = b'\xef\xbb\xbf{"pin": {"code": "' + PLANTED_PIN.encode() + b'"}}'
     answer = httpx.Response(200, headers={"content-type": "application/json"}, stream=httpx.ByteStream(body))
     result = runner(lambda r: answer, TargetHealth()).run(
-        scenario(read_qr("expect: {body: {$.pin.code: {is_null: true}}}\n")), "beta", NOW
+        scenario(read_qr("expect: {body: {$.pin.code: {is_null: true}}}")), "beta", NOW
     )
     assert [(v.where, v.got) for v in result.violations] == [("$.pin.code", "<redacted code: a 8-character string>")]
     assert PLANTED_PIN not in result.report() and PLANTED_PIN not in result.exchanges[0].response_text
@@ -608,7 +608,7 @@ def test_a_bom_answer_is_read_and_its_pin_never_reaches_the_report() -> None:
 def test_a_body_over_the_cap_is_a_violation_and_only_the_status_is_judged() -> None:
     big = httpx.Response(200, stream=httpx.ByteStream(b"[" + b" " * 2 * KiB + b"]"))
     result = runner(lambda r: big, TargetHealth(), max_response_bytes=KiB).run(
-        scenario(read_qr("expect: {status: 201, schema: qrCode}\ncapture: {x: $.id}\n")), "beta", NOW
+        scenario(read_qr("expect: {status: 201, schema: qrCode}\ncapture: {x: $.id}")), "beta", NOW
     )
     assert [(v.where, v.expected, v.got) for v in result.violations] == [
         ("status", "201", "200"),

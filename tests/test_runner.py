@@ -16,7 +16,7 @@ from tests.helpers import GET_QR, NOW, QR, SCHEMAS, read_qr, run_scenario, scena
 
 
 def test_a_conformant_answer_passes_and_every_request_carries_a_client_request_id() -> None:
-    body = read_qr("expect: {status: 200, schema: qrCode, body: {$.image: {is_null: true}}}\n")
+    body = read_qr("expect: {status: 200, schema: qrCode, body: {$.image: {is_null: true}}}")
     result, seen = run_scenario(body, lambda r: httpx.Response(200, json=QR))
     assert (result.outcome, result.violations, result.warnings) == ("passed", [], [])
     assert str(seen[0].url) == "http://127.0.0.1:9/beta/users/u1/authentication/qrCodePinMethod/standardQRCode"
@@ -71,19 +71,19 @@ def test_every_violation_is_reported_with_path_expected_got_and_doc() -> None:
 
 
 def test_status_mismatch_names_the_error_code_and_a_non_json_body_is_a_violation() -> None:
-    body = read_qr("expect: {status: [200, 204], schema: qrCode}\n")
+    body = read_qr("expect: {status: [200, 204], schema: qrCode}")
     result, _ = run_scenario(body, lambda r: httpx.Response(500, text="Internal error"))
     assert [(v.where, v.expected, v.got) for v in result.violations] == [
         ("status", "200 or 204", "500"),
         ("$", "a JSON body", 'a non-JSON body ("Internal error")'),
     ]
     envelope = {"error": {"code": "itemNotFound", "message": "m"}}
-    result, _ = run_scenario(read_qr("expect: {status: 200}\n"), lambda r: httpx.Response(404, json=envelope))
+    result, _ = run_scenario(read_qr("expect: {status: 200}"), lambda r: httpx.Response(404, json=envelope))
     assert [(v.where, v.got) for v in result.violations] == [("status", "404 (itemNotFound)")]
 
 
 def test_error_expectations_check_the_envelope_and_the_code() -> None:
-    body = read_qr("expect: {status: 400, error: {code: pinTooShort}}\n")
+    body = read_qr("expect: {status: 400, error: {code: pinTooShort}}")
     result, _ = run_scenario(
         body, lambda r: httpx.Response(400, json={"error": {"code": "tooManyQRCodePinMethod", "message": "m"}})
     )
@@ -103,7 +103,7 @@ def test_error_expectations_check_the_envelope_and_the_code() -> None:
 )
 def test_booleans_are_not_numbers(assertion: str, answer: object) -> None:
     result, _ = run_scenario(
-        read_qr(f"expect: {{body: {{$.x: {assertion}}}}}\n"),
+        read_qr(f"expect: {{body: {{$.x: {assertion}}}}}"),
         lambda r: httpx.Response(200, json={**QR, "x": answer}),
     )
     assert [v.where for v in result.violations] == ["$.x"]
@@ -112,7 +112,7 @@ def test_booleans_are_not_numbers(assertion: str, answer: object) -> None:
 def test_undocumented_properties_are_drift_warnings_not_failures() -> None:
     answer = {**QR, "isUsable": True, "@odata.context": "c", "image": {"binaryValue": "AAAA", "brandNew": 1}}
     result, _ = run_scenario(
-        read_qr("expect: {status: 200, schema: qrCode}\n"), lambda r: httpx.Response(200, json=answer)
+        read_qr("expect: {status: 200, schema: qrCode}"), lambda r: httpx.Response(200, json=answer)
     )
     assert result.outcome == "passed"
     assert [(w.where, w.message) for w in result.warnings] == [
@@ -207,7 +207,7 @@ def throttled(values: list[str | None], then: httpx.Response) -> Callable[[httpx
 def test_retry_after_is_honoured_within_the_budget() -> None:
     slept: list[float] = []
     result, seen = run_scenario(
-        read_qr("expect: {status: 200}\n"),
+        read_qr("expect: {status: 200}"),
         throttled(["1", "2.128"], httpx.Response(200, json=QR)),
         sleep=slept.append,
     )
@@ -218,7 +218,7 @@ def test_retry_after_is_honoured_within_the_budget() -> None:
 def test_throttling_beyond_the_budget_is_reported() -> None:
     slept: list[float] = []
     result, seen = run_scenario(
-        read_qr("expect: {status: 200}\n"),
+        read_qr("expect: {status: 200}"),
         throttled(["2", "2", "2", "2"], httpx.Response(200)),
         sleep=slept.append,
         retry_budget=3,
@@ -233,7 +233,7 @@ def test_throttling_beyond_the_budget_is_reported() -> None:
 def test_a_429_without_retry_after_is_a_violation() -> None:
     slept: list[float] = []
     result, _ = run_scenario(
-        read_qr("expect: {status: 200}\n"), throttled([None], httpx.Response(200, json=QR)), sleep=slept.append
+        read_qr("expect: {status: 200}"), throttled([None], httpx.Response(200, json=QR)), sleep=slept.append
     )
     assert slept == [1.0]
     assert [(v.where, v.expected, v.got) for v in result.violations] == [
@@ -312,20 +312,20 @@ def test_cleanup_runs_when_the_run_is_interrupted() -> None:
     ["2026-11-22T12:00:00Z", "2026-11-22T12:00:00+00:00", "2026-11-22T12:00:00.0000000Z", "2026-11-22T14:00:00+02:00"],
 )
 def test_equal_date_times_compare_as_instants(form: str) -> None:
-    body = read_qr("expect: {body: {$.startDateTime: {equals: '{now}'}}}\n")
+    body = read_qr("expect: {body: {$.startDateTime: {equals: '{now}'}}}")
     result, _ = run_scenario(body, lambda r: httpx.Response(200, json={**QR, "startDateTime": form}))
     assert result.violations == []
 
 
 @pytest.mark.parametrize("form", ["2026-11-22T12:00:01Z", "2026-11-22T12:00:00", "2026-11-22 12:00:00Z"])
 def test_other_instants_or_forms_without_offset_are_not_equal(form: str) -> None:
-    body = read_qr("expect: {body: {$.startDateTime: {equals: '{now}'}}}\n")
+    body = read_qr("expect: {body: {$.startDateTime: {equals: '{now}'}}}")
     result, _ = run_scenario(body, lambda r: httpx.Response(200, json={**QR, "startDateTime": form}))
     assert [v.where for v in result.violations] == ["$.startDateTime"]
 
 
 def test_a_span_over_absent_members_is_a_violation_not_a_crash() -> None:
-    body = read_qr("expect: {span: [{from: $.startDateTime, to: $.nope, at_most: P1D}]}\n")
+    body = read_qr("expect: {span: [{from: $.startDateTime, to: $.nope, at_most: P1D}]}")
     result, _ = run_scenario(body, lambda r: httpx.Response(200, json=QR))
     assert [(v.where, v.got) for v in result.violations] == [
         ("$.nope - $.startDateTime", '"2026-01-01T00:00:00Z" and nothing (absent)')
