@@ -13,7 +13,7 @@ from textwrap import dedent
 
 import pytest
 
-from tests.helpers import COMMITTED, DOC_DIRS, DOC_PAGES, FIXTURES, REPO, case_count, graph_conformance
+from tests.helpers import COMMITTED, DOC_DIRS, DOC_PAGES, FIXTURES, REPO, case_count, free_port, graph_conformance
 
 DOCS_ARGS = [a for d in DOC_DIRS for a in ("--docs", str(d))]
 DERIVED_FILES = sorted(COMMITTED.rglob("*.json"))
@@ -195,14 +195,6 @@ def test_run_without_a_target_runs_everything_against_the_embedded_mock(tmp_path
         line.split()[1][:-1] for line in lines if line.startswith("  skipped ") and "not applicable" in line
     )
     assert not_applicable == skipped
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_mock_command_serves_logs_without_secrets_and_stops_on_ctrl_c() -> None:

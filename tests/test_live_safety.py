@@ -18,7 +18,7 @@ import pytest
 
 from conformance.config import DEFAULT_USER
 from conformance.mock import MockOptions, create_app
-from tests.helpers import graph_conformance
+from tests.helpers import free_port, graph_conformance
 from tests.tlsproxy import GraphImpostor
 
 TESTER = "tester@contoso.example"
@@ -197,11 +197,7 @@ def test_me_scenarios_leave_the_token_owner_as_they_found_them(impostor: GraphIm
 
 
 def test_the_guards_own_requests_count_towards_an_unreachable_target(tmp_path: Path) -> None:
-    import socket
-
-    with socket.socket() as probe:  # a port nothing listens on: the "proxy" refuses every connection
-        probe.bind(("127.0.0.1", 0))
-        dead = probe.getsockname()[1]
+    dead = free_port()  # nothing listens on it: the "proxy" refuses every connection
     env = {**os.environ, "HTTPS_PROXY": f"http://127.0.0.1:{dead}", "NO_PROXY": ""}
     command = [
         "run",
