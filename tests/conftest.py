@@ -1,25 +1,27 @@
-"""Shared fixtures: where the project, the doc corpus and the committed schemas are."""
+"""Shared fixtures: the doc pages, what they derive, and the committed schemas (paths: tests/helpers.py)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 import yaml  # noqa: F401  # imported before pytester's in-process runs: PyYAML's C loader cannot be re-imported
 
 from conformance import derive as derivation
 from conformance.schemas import SchemaSet
+from tests.helpers import COMMITTED, DOC_DIRS, FIXTURES, REPO, SHARED
 
-REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-DOC_DIRS = [SHARED / "seeds", SHARED / "graph-docs"]
-COMMITTED = REPO / "schemas" / "derived"
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+__all__ = [
+    "COMMITTED",
+    "DOC_DIRS",
+    "FIXTURES",
+    "REPO",
+    "SHARED",
+]  # re-exported: some modules still import them from here
 
 pytest_plugins = ["pytester"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    """Stop at once when the doc corpus beside the clone is missing."""
     missing = [str(d) for d in DOC_DIRS if not d.is_dir()]
     if missing:
         raise pytest.UsageError(f"the tests read the doc corpus beside the clone; missing: {', '.join(missing)}")
@@ -27,14 +29,17 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def pages() -> list:
+    """Every doc page, read once."""
     return derivation.load_pages(DOC_DIRS)
 
 
 @pytest.fixture(scope="session")
 def derived(pages: list) -> derivation.Derived:
+    """What the doc pages derive, once."""
     return derivation.derive(pages)
 
 
 @pytest.fixture(scope="session")
 def committed() -> SchemaSet:
+    """The committed derived schemas."""
     return SchemaSet(COMMITTED)

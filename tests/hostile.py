@@ -41,6 +41,7 @@ import time
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from textwrap import dedent
 
 MODES = (
     "hang",
@@ -328,14 +329,16 @@ SOME_READS = "policy-read or method-read-needs-a-token"  # 4 cases, one GET each
 PLANTED_TOKEN = "hostile-echo-token-5f2b9c7d1e"
 RSS_LIMIT_MB = 300
 ADDRESS_SPACE_LIMIT = 2 * 1024**3  # a run that would inflate a bomb fails in it, not the machine
-_WRAPPER = (
-    "import resource, subprocess, sys\n"
-    "def cap():\n"
-    f"    resource.setrlimit(resource.RLIMIT_AS, ({ADDRESS_SPACE_LIMIT}, {ADDRESS_SPACE_LIMIT}))\n"
-    "code = subprocess.run(sys.argv[2:], preexec_fn=cap).returncode\n"
-    "with open(sys.argv[1], 'w') as out:\n"
-    "    out.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n"
-    "sys.exit(code)\n"
+_WRAPPER = dedent(
+    f"""\
+    import resource, subprocess, sys
+    def cap():
+        resource.setrlimit(resource.RLIMIT_AS, ({ADDRESS_SPACE_LIMIT}, {ADDRESS_SPACE_LIMIT}))
+    code = subprocess.run(sys.argv[2:], preexec_fn=cap).returncode
+    with open(sys.argv[1], 'w') as out:
+        out.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+    sys.exit(code)
+    """
 )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,14 +11,13 @@ import pytest
 from conformance.auth import MsalAuth, StaticToken, build_auth
 from conformance.config import PLACEHOLDER_TOKEN, resolve
 from conformance.errors import AuthError
-from tests.conftest import FIXTURES
 from tests.graphapp import Server, make_app
+from tests.helpers import FIXTURES, SUITE, case_count, copy_fixture_scenarios
 from tests.tokenserver import make_authority, self_signed
 
 CLIENT_ID = "11111111-2222-3333-4444-555555555555"
 SECRET = "canary-client-secret-Zq9~e8Pq"
 ISSUED = "eyJissued.by-the-local-authority-0123456789abcdef"
-SUITE = ["--pyargs", "conformance.suite", "-p", "no:cacheprovider"]
 
 
 @pytest.fixture(scope="module")
@@ -143,8 +141,7 @@ def test_a_whole_run_with_msal_client_credentials_records_no_secret(
 ) -> None:
     server, cert, calls = authority
     calls.clear()
-    scenarios = pytester.path / "scenarios"
-    shutil.copytree(FIXTURES / "scenarios", scenarios)
+    scenarios = copy_fixture_scenarios(pytester.path / "scenarios")
     monkeypatch.setenv("GRAPH_CLIENT_SECRET", SECRET)  # the secret comes from the environment, as documented
     with Server(make_app(token=ISSUED)) as graph:  # accepts only the token the authority issued
         result = pytester.runpytest_subprocess(
@@ -170,7 +167,7 @@ def test_a_whole_run_with_msal_client_credentials_records_no_secret(
             "--conformance-report",
             "report.json",
         )
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=case_count(FIXTURES / "scenarios"))
     assert len(calls) == 1  # one token for the whole run
     outputs = [p for p in pytester.path.rglob("*") if p.is_file() and scenarios not in p.parents]
     assert {p.name for p in outputs} >= {"report.json", "method-needs-a-token--beta.yaml"}

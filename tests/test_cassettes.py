@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
 from conformance.scenarios import CATALOGUE, load_scenarios
-from tests.conftest import REPO
+from tests.helpers import CASSETTES, graph_conformance
 
-CASSETTES = REPO / "cassettes"
 # the patterns the project's before-stop hook uses to spot a secret in a cassette
 SECRET = re.compile(
     r'Bearer +[A-Za-z0-9._-]{16,}|eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}|client_secret=|"code": *"[0-9]{4,}"'
@@ -30,22 +27,15 @@ def test_the_committed_cassettes_hold_no_secret() -> None:
 
 def test_the_catalogue_replays_offline_from_the_committed_cassettes(tmp_path) -> None:  # type: ignore[no-untyped-def]
     # the user-facing command: with --record-mode none it also blocks the network
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "conformance",
-            "run",
-            "--base-url",
-            "http://localhost:1",
-            "--record-mode",
-            "none",
-            "--cassette-dir",
-            str(CASSETTES),
-        ],
+    result = graph_conformance(
+        "run",
+        "--base-url",
+        "http://localhost:1",
+        "--record-mode",
+        "none",
+        "--cassette-dir",
+        CASSETTES,
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
         timeout=300,
     )
     scenarios = load_scenarios([CATALOGUE])
@@ -62,11 +52,11 @@ def test_recording_once_twice_replays_the_second_time_with_no_false_failure(tmp_
     from conformance.mock import create_app
     from conformance.mock.serve import BackgroundServer
 
-    command = [sys.executable, "-m", "conformance", "run", "--record-mode", "once", "--cassette-dir", "c"]
+    command = ["run", "--record-mode", "once", "--cassette-dir", "c"]
     with BackgroundServer(create_app()) as server:
-        first = subprocess.run([*command, "--base-url", server.url], cwd=tmp_path, capture_output=True, text=True)
+        first = graph_conformance(*command, "--base-url", server.url, cwd=tmp_path, timeout=300)
         recorded = {p.name: p.read_bytes() for p in (tmp_path / "c").glob("*.yaml")}
-        second = subprocess.run([*command, "--base-url", server.url], cwd=tmp_path, capture_output=True, text=True)
+        second = graph_conformance(*command, "--base-url", server.url, cwd=tmp_path, timeout=300)
     assert first.returncode == 0, first.stdout[-3000:]
     assert second.returncode == 0, second.stdout[-3000:]
     assert first.stdout.splitlines()[-1].split(" in ")[0] == second.stdout.splitlines()[-1].split(" in ")[0]
@@ -88,18 +78,8 @@ def test_compare_reports_what_changed_between_two_recorded_runs(tmp_path) -> Non
     )
     method.write_text(text.replace('"lastUsedDateTime":null,', "", 1))
     (today / "policy-read--beta.yaml").unlink()
-    same = subprocess.run(
-        [sys.executable, "-m", "conformance", "compare", str(CASSETTES), str(CASSETTES)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-    )
-    changed = subprocess.run(
-        [sys.executable, "-m", "conformance", "compare", str(CASSETTES), str(today)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-    )
+    same = graph_conformance("compare", CASSETTES, CASSETTES)
+    changed = graph_conformance("compare", CASSETTES, today)
     assert (same.returncode, same.stdout) == (0, "graph-conformance compare: no change\n")
     user = "/users/00000000-0000-4000-8000-00000000c0de/authentication/qrCodePinMethod"
     assert (changed.returncode, changed.stdout.splitlines()) == (

@@ -3,25 +3,23 @@
 from __future__ import annotations
 
 import filecmp
+import json
 import shutil
 import subprocess
 import sys
 from importlib.metadata import entry_points
 from pathlib import Path
+from textwrap import dedent
 
 import pytest
 
-from tests.conftest import COMMITTED, DOC_DIRS, FIXTURES, REPO
+from tests.helpers import COMMITTED, DOC_DIRS, DOC_PAGES, FIXTURES, REPO, case_count, free_port, graph_conformance
 
 DOCS_ARGS = [a for d in DOC_DIRS for a in ("--docs", str(d))]
-
-
-def cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "conformance", *args], cwd=cwd, capture_output=True, text=True, timeout=120
-    )
-    assert "Traceback" not in result.stdout + result.stderr
-    return result
+DERIVED_FILES = sorted(COMMITTED.rglob("*.json"))
+REPAIRS = json.loads((COMMITTED / "repairs.json").read_text())["repairs"]
+CONFLICTS = json.loads((COMMITTED / "conflicts.json").read_text())["conflicts"]
+MALFORMED_PROBLEMS = json.loads((FIXTURES / "malformed" / "expected.json").read_text())
 
 
 def same_tree(a: Path, b: Path) -> list[str]:
@@ -40,17 +38,15 @@ def test_console_script_is_declared() -> None:
 
 
 def test_derive_out_reproduces_the_committed_schemas_byte_for_byte(tmp_path: Path) -> None:
-    result = cli("derive", *DOCS_ARGS, "--out", str(tmp_path / "derived"))
+    result = graph_conformance("derive", *DOCS_ARGS, "--out", str(tmp_path / "derived"))
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("derived 16 files into ")
+    assert result.stdout.startswith(f"derived {len(DERIVED_FILES)} files into ")
     assert same_tree(tmp_path / "derived", COMMITTED) == []
 
 
 def test_derive_out_removes_files_the_docs_no_longer_derive(tmp_path: Path) -> None:
-    import json
-
     out = tmp_path / "derived"
-    assert cli("derive", *DOCS_ARGS, "--out", str(out)).returncode == 0
+    assert graph_conformance("derive", *DOCS_ARGS, "--out", str(out)).returncode == 0
     # an earlier derivation wrote v1.0/oldType.json: the folder's manifest lists it
     manifest = out / ".graph-conformance-manifest"
     listed = json.loads(manifest.read_text(encoding="utf-8"))
@@ -58,15 +54,16 @@ def test_derive_out_removes_files_the_docs_no_longer_derive(tmp_path: Path) -> N
     manifest.write_text(json.dumps(listed), encoding="utf-8")
     stale = out / "v1.0" / "oldType.json"
     stale.write_text("{}")
-    assert cli("derive", *DOCS_ARGS, "--out", str(out)).returncode == 0
+    assert graph_conformance("derive", *DOCS_ARGS, "--out", str(out)).returncode == 0
     assert not stale.exists()
     assert same_tree(out, COMMITTED) == []
 
 
 def test_derive_check_passes_on_the_committed_schemas() -> None:
-    result = cli("derive", "--check", *DOCS_ARGS)
+    result = graph_conformance("derive", "--check", *DOCS_ARGS)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "match the docs: 50 pages, 16 files, 84 repairs, 4 conflicts" in result.stdout
+    counts = f"{len(DOC_PAGES)} pages, {len(DERIVED_FILES)} files, {len(REPAIRS)} repairs, {len(CONFLICTS)} conflicts"
+    assert f"match the docs: {counts}" in result.stdout
 
 
 def edited_copy(tmp_path: Path, rel: str, old: str, new: str) -> list[str]:
@@ -84,7 +81,7 @@ def test_derive_check_fails_naming_the_property_and_the_page_after_a_type_edit(t
     args = edited_copy(
         tmp_path, "graph-docs/v1.0/resources/qrcode.md", "|expireDateTime|DateTimeOffset|", "|expireDateTime|Int32|"
     )
-    result = cli("derive", "--check", *args, "--against", str(COMMITTED))
+    result = graph_conformance("derive", "--check", *args, "--against", str(COMMITTED))
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     assert lines[1] == (
@@ -99,7 +96,7 @@ def test_derive_check_fails_naming_the_property_and_the_page_after_a_type_edit(t
 
 def test_derive_check_fails_when_a_documented_status_changes(tmp_path: Path) -> None:
     args = edited_copy(tmp_path, "graph-docs/beta/api/qrcode-delete.md", "HTTP/1.1 204 No Content", "HTTP/1.1 200 OK")
-    result = cli("derive", "--check", *args, "--against", str(COMMITTED))
+    result = graph_conformance("derive", "--check", *args, "--against", str(COMMITTED))
     assert result.returncode == 1
     assert "beta/operations.json: $.operations" in result.stdout and "success" in result.stdout
 
@@ -111,7 +108,7 @@ def test_unrepairable_json_exits_2_with_page_line_column(tmp_path: Path) -> None
         '"forceChangePinNextSignIn": true',
         '"forceChangePinNextSignIn": tru',
     )
-    result = cli("derive", *args, "--out", str(tmp_path / "out"))
+    result = graph_conformance("derive", *args, "--out", str(tmp_path / "out"))
     assert result.returncode == 2
     assert result.stderr.strip() == (
         "graph-conformance: error: graph-docs/v1.0/api/qrpin-update.md:108:31: invalid JSON (Expecting value) "
@@ -139,16 +136,30 @@ def test_unrepairable_json_exits_2_with_page_line_column(tmp_path: Path) -> None
             ["run", "--base-url", "ftp://x"],
             "graph-conformance: error: --graph-base-url 'ftp://x': give the service root as http(s)://host[:port][/path], e.g. https://graph.microsoft.com",
         ),
+        (
+            ["run", "--base-url", "http://[::1"],
+            "graph-conformance: error: --graph-base-url 'http://[::1': give the service root as http(s)://host[:port][/path], e.g. https://graph.microsoft.com",
+        ),
+        (["mock", "--port", "70000"], "graph-conformance: error: --port 70000: give a port from 0 to 65535"),
     ],
 )
 def test_usage_errors_exit_2_with_one_clear_line(args: list[str], message: str) -> None:
-    result = cli(*args)
+    result = graph_conformance(*args)
     assert (result.returncode, result.stderr.strip()) == (2, message)
+
+
+def test_compare_on_a_broken_cassette_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "x.yaml").write_text("interactions: [")
+    (tmp_path / "b" / "x.yaml").write_text("interactions: []\n")
+    result = graph_conformance("compare", str(tmp_path / "a"), str(tmp_path / "b"))
+    assert result.returncode == 2 and "compare: " in result.stderr and "not a readable cassette" in result.stderr
 
 
 def test_a_page_with_no_version_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "page.md").write_text("---\ntitle: x\n---\n\nno version anywhere\n")
-    result = cli("derive", "--docs", str(tmp_path), "--out", str(tmp_path / "out"))
+    result = graph_conformance("derive", "--docs", str(tmp_path), "--out", str(tmp_path / "out"))
     assert result.returncode == 2
     assert result.stderr.strip() == (
         f"graph-conformance: error: {tmp_path.name}/page.md:1: cannot tell the API version "
@@ -157,13 +168,13 @@ def test_a_page_with_no_version_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_argparse_usage_error_exits_2() -> None:
-    result = cli("derive", "--check")
+    result = graph_conformance("derive", "--check")
     assert result.returncode == 2
     assert "the following arguments are required: --docs" in result.stderr
 
 
 def test_run_without_a_target_runs_everything_against_the_embedded_mock(tmp_path: Path) -> None:
-    result = cli("run", cwd=tmp_path)
+    result = graph_conformance("run", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith(
@@ -184,14 +195,6 @@ def test_run_without_a_target_runs_everything_against_the_embedded_mock(tmp_path
         line.split()[1][:-1] for line in lines if line.startswith("  skipped ") and "not applicable" in line
     )
     assert not_applicable == skipped
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_mock_command_serves_logs_without_secrets_and_stops_on_ctrl_c() -> None:
@@ -245,7 +248,7 @@ def test_mock_command_serves_logs_without_secrets_and_stops_on_ctrl_c() -> None:
 
 
 def test_mock_serves_on_loopback_only() -> None:
-    result = cli("mock", "--host", "0.0.0.0")
+    result = graph_conformance("mock", "--host", "0.0.0.0")
     assert (result.returncode, result.stderr.strip()) == (
         2,
         "graph-conformance: error: --host 0.0.0.0: the mock serves on loopback only (127.0.0.1, ::1 or localhost)",
@@ -253,16 +256,18 @@ def test_mock_serves_on_loopback_only() -> None:
 
 
 def test_help_does_not_import_heavy_modules() -> None:
-    code = (
-        "import sys\nfrom conformance import cli\ntry:\n    cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
-        "print(sorted(m for m in ('msal', 'jsonschema', 'httpx', 'yaml', 'starlette') if m in sys.modules))"
+    code = dedent(
+        """\
+        import sys
+        from conformance import cli
+        try:
+            cli.main(['--help'])
+        except SystemExit:
+            pass
+        print(sorted(m for m in ('msal', 'jsonschema', 'httpx', 'yaml', 'starlette') if m in sys.modules))"""
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO)
     assert result.stdout.splitlines()[-1] == "[]"
-
-
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return cli("run", *args, cwd=cwd)
 
 
 def test_run_exit_codes_against_a_real_server(tmp_path: Path) -> None:
@@ -270,13 +275,20 @@ def test_run_exit_codes_against_a_real_server(tmp_path: Path) -> None:
 
     scenarios = str(REPO / "tests" / "fixtures" / "scenarios")
     with Server(make_app()) as good:
-        conformant = run_cli("--base-url", good.url, "--scenarios", scenarios, "--report-json", "r.json", cwd=tmp_path)
+        conformant = graph_conformance(
+            "run", "--base-url", good.url, "--scenarios", scenarios, "--report-json", "r.json", cwd=tmp_path
+        )
         # the packaged catalogue also reads the policy, which this small app does not serve
-        violations = run_cli("--base-url", good.url, "--api-version", "v1.0", cwd=tmp_path)
-        selected_nothing = run_cli("--base-url", good.url, "--scenarios", scenarios, "-k", "no-such-case", cwd=tmp_path)
-    malformed = run_cli("--base-url", "http://127.0.0.1:9", "--scenarios", str(FIXTURES / "malformed"), cwd=tmp_path)
+        violations = graph_conformance("run", "--base-url", good.url, "--api-version", "v1.0", cwd=tmp_path)
+        selected_nothing = graph_conformance(
+            "run", "--base-url", good.url, "--scenarios", scenarios, "-k", "no-such-case", cwd=tmp_path
+        )
+    malformed = graph_conformance(
+        "run", "--base-url", "http://127.0.0.1:9", "--scenarios", str(FIXTURES / "malformed"), cwd=tmp_path
+    )
     assert conformant.returncode == 0, conformant.stdout
-    assert "graph-conformance: 3 passed, 0 failed, 0 errors, 0 skipped, 0 drift warnings" in conformant.stdout
+    counts = f"{case_count(FIXTURES / 'scenarios')} passed, 0 failed, 0 errors, 0 skipped, 0 drift warnings"
+    assert f"graph-conformance: {counts}" in conformant.stdout
     assert (tmp_path / "r.json").is_file()
     assert violations.returncode == 1, violations.stdout
     assert "FAILED policy-read[v1.0]: status: expected 200, got 404" in violations.stdout
@@ -285,14 +297,21 @@ def test_run_exit_codes_against_a_real_server(tmp_path: Path) -> None:
         "graph-conformance: error: no case was selected",
     )
     assert malformed.returncode == 2
-    assert "malformed scenarios (29 problems):" in malformed.stderr
+    problems = sum(len(found) for found in MALFORMED_PROBLEMS.values())
+    assert f"malformed scenarios ({problems} problems):" in malformed.stderr
 
 
 def test_plugin_load_and_cli_help_do_not_import_msal_or_heavy_modules() -> None:
-    code = (
-        "import sys\nimport conformance.plugin\nfrom conformance import cli\n"
-        "try:\n    cli.main(['run', '--help'])\nexcept SystemExit:\n    pass\n"
-        "print(sorted(m for m in ('msal', 'requests', 'httpx', 'jsonschema', 'yaml', 'vcr', 'starlette') if m in sys.modules))"
+    code = dedent(
+        """\
+        import sys
+        import conformance.plugin
+        from conformance import cli
+        try:
+            cli.main(['run', '--help'])
+        except SystemExit:
+            pass
+        print(sorted(m for m in ('msal', 'requests', 'httpx', 'jsonschema', 'yaml', 'vcr', 'starlette') if m in sys.modules))"""
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO)
     assert result.stdout.splitlines()[-1] == "[]"

@@ -20,8 +20,8 @@ import time
 import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
+from textwrap import dedent
 from typing import Any
 
 import httpcore
@@ -49,10 +49,9 @@ from conformance.transport import (
     value_count,
 )
 from tests import hostile
+from tests.helpers import GET_QR, NOW, QR, SCHEMAS, read_qr, scenario
 from tests.hostile import CASES, PLANTED_PIN, TABLE_HEAD, HostileServer, Outcome, decompressed_bodies, run_case
-from tests.test_runner import GET_QR, QR, SCHEMAS, scenario
 
-NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 KiB = 1024
 
 
@@ -509,9 +508,15 @@ def test_two_throttled_answers_in_a_row_stop_the_run_and_waits_are_capped() -> N
     assert health.may_wait(1, 6) and not health.may_wait(1.5, 6)
 
 
-CLEANUP_TWICE = (
-    "writes: true\nsteps:\n  - request: {method: GET, path: /a}\n"
-    "cleanup:\n  - request: {method: DELETE, path: /c}\n  - request: {method: DELETE, path: /d}\n"
+CLEANUP_TWICE = dedent(
+    """\
+    writes: true
+    steps:
+      - request: {method: GET, path: /a}
+    cleanup:
+      - request: {method: DELETE, path: /c}
+      - request: {method: DELETE, path: /d}
+    """
 )
 
 
@@ -579,7 +584,7 @@ def test_the_run_waits_on_retry_after_for_at_most_two_case_budgets() -> None:
     health = TargetHealth()
     results = [
         runner(lambda r: next(answers), health, sleep=slept.append, retry_budget=1.5).run(
-            scenario(GET_QR + "    expect: {status: 200}\n"), "beta", NOW
+            scenario(read_qr("expect: {status: 200}")), "beta", NOW
         )
         for _ in range(4)
     ]
@@ -595,7 +600,7 @@ def test_a_bom_answer_is_read_and_its_pin_never_reaches_the_report() -> None:
     body = b'\xef\xbb\xbf{"pin": {"code": "' + PLANTED_PIN.encode() + b'"}}'
     answer = httpx.Response(200, headers={"content-type": "application/json"}, stream=httpx.ByteStream(body))
     result = runner(lambda r: answer, TargetHealth()).run(
-        scenario(GET_QR + "    expect: {body: {$.pin.code: {is_null: true}}}\n"), "beta", NOW
+        scenario(read_qr("expect: {body: {$.pin.code: {is_null: true}}}")), "beta", NOW
     )
     assert [(v.where, v.got) for v in result.violations] == [("$.pin.code", "<redacted code: a 8-character string>")]
     assert PLANTED_PIN not in failure_message(result) and PLANTED_PIN not in result.exchanges[0].response_text
@@ -604,7 +609,7 @@ def test_a_bom_answer_is_read_and_its_pin_never_reaches_the_report() -> None:
 def test_a_body_over_the_cap_is_a_violation_and_only_the_status_is_judged() -> None:
     big = httpx.Response(200, stream=httpx.ByteStream(b"[" + b" " * 2 * KiB + b"]"))
     result = runner(lambda r: big, TargetHealth(), max_response_bytes=KiB).run(
-        scenario(GET_QR + "    expect: {status: 201, schema: qrCode}\n    capture: {x: $.id}\n"), "beta", NOW
+        scenario(read_qr("expect: {status: 201, schema: qrCode}\ncapture: {x: $.id}")), "beta", NOW
     )
     assert [(v.where, v.expected, v.got) for v in result.violations] == [
         ("status", "201", "200"),

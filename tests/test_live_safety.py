@@ -10,14 +10,15 @@ from __future__ import annotations
 import copy
 import os
 import subprocess
-import sys
 from pathlib import Path
+from textwrap import dedent
 from typing import Any
 
 import pytest
 
 from conformance.config import DEFAULT_USER
 from conformance.mock import MockOptions, create_app
+from tests.helpers import free_port, graph_conformance
 from tests.tlsproxy import GraphImpostor
 
 TESTER = "tester@contoso.example"
@@ -36,18 +37,11 @@ UNVERIFIABLE = ["https://graph.microsoft.com.", "https://Graph.Microsoft.Com./"]
 
 
 def run(impostor: GraphImpostor, base_url: str, *flags: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``graph-conformance run`` against ``base_url`` through the impostor; the token never shows."""
+    target = ["--base-url", base_url, "--user", TESTER, "--token", TOKEN, "--timeout", "20"]
     env = {**os.environ, **impostor.env()}
-    command = [sys.executable, "-m", "conformance", "run", "--base-url", base_url, "--user", TESTER]
-    result = subprocess.run(
-        [*command, "--token", TOKEN, "--timeout", "20", *flags],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    output = result.stdout + result.stderr
-    assert "Traceback" not in output and TOKEN not in output
+    result = graph_conformance("run", *target, *flags, cwd=cwd, env=env, timeout=300)
+    assert TOKEN not in result.stdout + result.stderr
     return result
 
 
@@ -170,11 +164,20 @@ def test_a_write_the_paths_did_not_announce_is_refused_as_it_is_sent(impostor: G
     before = state(app)
     sneaky = tmp_path / "sneaky.yaml"
     sneaky.write_text(
-        "id: sneaky\ntitle: t\ndocs: [a.md]\nversions: [beta]\nwrites: true\nsteps:\n"
-        "  - request: {method: DELETE, path: '/users/{user}/../../me/authentication/qrCodePinMethod'}\n"
-        "    expect: {status: 204}\n"
-        "  - request: {method: DELETE, path: '/users/{user}/%2e%2e/victim/authentication/qrCodePinMethod'}\n"
-        "    expect: {status: 204}\n"
+        dedent(
+            """\
+            id: sneaky
+            title: t
+            docs: [a.md]
+            versions: [beta]
+            writes: true
+            steps:
+              - request: {method: DELETE, path: '/users/{user}/../../me/authentication/qrCodePinMethod'}
+                expect: {status: 204}
+              - request: {method: DELETE, path: '/users/{user}/%2e%2e/victim/authentication/qrCodePinMethod'}
+                expect: {status: 204}
+            """
+        )
     )
     flags = ["--allow-writes", "--allowed-users", TESTER, "--scenarios", str(sneaky)]
     result = run(impostor, "https://graph.microsoft.com", *flags, cwd=tmp_path)
@@ -194,14 +197,12 @@ def test_me_scenarios_leave_the_token_owner_as_they_found_them(impostor: GraphIm
 
 
 def test_the_guards_own_requests_count_towards_an_unreachable_target(tmp_path: Path) -> None:
-    import socket
-
-    with socket.socket() as probe:  # a port nothing listens on: the "proxy" refuses every connection
-        probe.bind(("127.0.0.1", 0))
-        dead = probe.getsockname()[1]
+    dead = free_port()  # nothing listens on it: the "proxy" refuses every connection
     env = {**os.environ, "HTTPS_PROXY": f"http://127.0.0.1:{dead}", "NO_PROXY": ""}
-    command = [sys.executable, "-m", "conformance", "run", "--base-url", "https://graph.microsoft.com"]
-    command += [
+    command = [
+        "run",
+        "--base-url",
+        "https://graph.microsoft.com",
         "--user",
         TESTER,
         "--token",
@@ -212,8 +213,7 @@ def test_the_guards_own_requests_count_towards_an_unreachable_target(tmp_path: P
         "--api-version",
         "beta",
     ]
-    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
-    assert "Traceback" not in result.stdout + result.stderr
+    result = graph_conformance(*command, cwd=tmp_path, env=env)
     assert result.returncode == 1
     assert "not run: target unreachable" in result.stdout
     # after two failures (the guard's or the cases'), nothing more is tried: every later case is not run

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from textwrap import dedent
 
 import pytest
 
-from tests.conftest import FIXTURES
 from tests.graphapp import Server, make_app
-
-SUITE = ["--pyargs", "conformance.suite", "-p", "no:cacheprovider"]
+from tests.helpers import FIXTURES, SUITE, copy_fixture_scenarios
 
 
 @pytest.fixture(scope="module")
@@ -23,9 +21,7 @@ def target() -> Iterator[Server]:
 
 @pytest.fixture
 def scenarios(pytester: pytest.Pytester) -> Path:
-    folder = pytester.path / "scenarios"
-    shutil.copytree(FIXTURES / "scenarios", folder)
-    return folder
+    return copy_fixture_scenarios(pytester.path / "scenarios")
 
 
 def test_help_lists_the_grouped_prefixed_options(pytester: pytest.Pytester) -> None:
@@ -78,7 +74,13 @@ def test_bad_options_are_usage_errors(pytester: pytest.Pytester, args: list[str]
 def test_settings_come_from_ini_and_environment_below_the_command_line(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, target: Server, scenarios: Path
 ) -> None:
-    pytester.makeini(f"[pytest]\ngraph_base_url = http://127.0.0.1:1\ngraph_scenarios = {scenarios}\n")
+    pytester.makeini(
+        f"""\
+        [pytest]
+        graph_base_url = http://127.0.0.1:1
+        graph_scenarios = {scenarios}
+        """
+    )
     monkeypatch.setenv("GRAPH_USER", "env-user@contoso.example")
     result = pytester.runpytest_subprocess(*SUITE, "--graph-base-url", target.url, "--collect-only")
     result.stdout.fnmatch_lines(
@@ -251,8 +253,15 @@ def test_the_report_names_the_alternative_chosen_and_a_pin_forbids_one(pytester:
 
     pinned = pytester.path / "pinned.yaml"
     pinned.write_text(
-        "pins:\n  - scenario: standard-code-rules\n    step: the expiry moves within the limit\n"
-        "    forbid: [200]\n    reason: decided for the test\n"
+        dedent(
+            """\
+            pins:
+              - scenario: standard-code-rules
+                step: the expiry moves within the limit
+                forbid: [200]
+                reason: decided for the test
+            """
+        )
     )
     with Server(create_app()) as mock:
         common = [*SUITE, "--graph-base-url", mock.url, "-k", "standard-code-rules", "--conformance-report", "r.json"]
@@ -277,8 +286,13 @@ def test_the_report_names_the_alternative_chosen_and_a_pin_forbids_one(pytester:
 def test_a_pin_naming_an_unknown_scenario_or_step_is_a_usage_error(pytester: pytest.Pytester, target: Server) -> None:
     pinned = pytester.path / "pinned.yaml"
     pinned.write_text(
-        "pins:\n  - {scenario: standard-code-rule, step: x, forbid: [200], reason: r}\n"
-        "  - {scenario: standard-code-rules, step: nope, forbid: [200], reason: r}\n"
+        dedent(
+            """\
+            pins:
+              - {scenario: standard-code-rule, step: x, forbid: [200], reason: r}
+              - {scenario: standard-code-rules, step: nope, forbid: [200], reason: r}
+            """
+        )
     )
     result = pytester.runpytest_subprocess(*SUITE, "--graph-base-url", target.url, "--graph-pinned", str(pinned))
     assert result.ret == pytest.ExitCode.USAGE_ERROR

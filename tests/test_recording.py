@@ -5,29 +5,20 @@ Canary secrets are planted in the run (token, PIN, QR image) and every artefact 
 from __future__ import annotations
 
 import base64
-import json
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES
 from tests.graphapp import Server, make_app
+from tests.helpers import REPLAY_OFFLINE, SUITE, case_count, copy_fixture_scenarios, outcomes, reports
 
-SUITE = ["--pyargs", "conformance.suite", "-p", "no:cacheprovider"]
 CANARY_TOKEN = "eyJcanary.token-0123456789abcdefghijklmnopqrstuvwxyz"
 CANARY_PIN = "73910466"
 CANARY_IMAGE = b"<svg>CANARY-QR-IMAGE-4242</svg>"
 
 
-def outcomes(report: Path) -> dict[str, tuple[str, list[str]]]:
-    cases = json.loads(report.read_text())["cases"]
-    return {c["id"]: (c["outcome"], [v["where"] for v in c["violations"]]) for c in cases}
-
-
 def test_record_then_replay_offline_elsewhere_with_no_secret_anywhere(pytester: pytest.Pytester) -> None:
-    scenarios = pytester.path / "scenarios"
-    shutil.copytree(FIXTURES / "scenarios", scenarios)
+    scenarios = copy_fixture_scenarios(pytester.path / "scenarios")
     method = scenarios / "method.yaml"
     method.write_text(method.read_text().replace("58219374", CANARY_PIN))
     common = [*SUITE, "--graph-scenarios", str(scenarios), "--graph-cassette-dir", "cassettes"]
@@ -42,13 +33,11 @@ def test_record_then_replay_offline_elsewhere_with_no_secret_anywhere(pytester: 
             CANARY_TOKEN,
             "--record-mode",
             "once",
-            "--conformance-report",
-            "record.json",
-            "--junitxml",
-            "record.xml",
+            *reports("record"),
         )
     # the target leaks the PIN on GET: both read-backs fail, the 401 case passes
-    recorded.assert_outcomes(passed=1, failed=2)
+    leaked = {"passed": case_count(scenarios / "unauthenticated.yaml"), "failed": case_count(method)}
+    recorded.assert_outcomes(**leaked)
     cassettes = sorted(p.name for p in (pytester.path / "cassettes").iterdir())
     assert cassettes == [
         "method-create-read-delete--beta.yaml",
@@ -58,17 +47,10 @@ def test_record_then_replay_offline_elsewhere_with_no_secret_anywhere(pytester: 
 
     replayed = pytester.runpytest_subprocess(
         *common,
-        "--graph-base-url",
-        "http://localhost:1",
-        "--record-mode",
-        "none",
-        "--block-network",
-        "--conformance-report",
-        "replay.json",
-        "--junitxml",
-        "replay.xml",
+        *REPLAY_OFFLINE,
+        *reports("replay"),
     )
-    replayed.assert_outcomes(passed=1, failed=2)
+    replayed.assert_outcomes(**leaked)
     assert outcomes(pytester.path / "replay.json") == outcomes(pytester.path / "record.json")
     replayed.stdout.fnmatch_lines(['*$.pin.code: expected null, got "REDACTED-PIN"'])
 
@@ -92,17 +74,12 @@ def test_record_then_replay_offline_elsewhere_with_no_secret_anywhere(pytester: 
 
 
 def test_replay_without_a_cassette_fails_clearly_and_sends_nothing(pytester: pytest.Pytester) -> None:
-    scenarios = pytester.path / "scenarios"
-    shutil.copytree(FIXTURES / "scenarios", scenarios)
+    scenarios = copy_fixture_scenarios(pytester.path / "scenarios")
     result = pytester.runpytest_subprocess(
         *SUITE,
         "--graph-scenarios",
         str(scenarios),
-        "--graph-base-url",
-        "http://localhost:1",
-        "--record-mode",
-        "none",
-        "--block-network",
+        *REPLAY_OFFLINE,
         "--graph-cassette-dir",
         "empty",
         "-k",

@@ -18,7 +18,9 @@ import pickle
 import pprint
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from textwrap import dedent
 from typing import Any
 
 import httpx
@@ -30,11 +32,13 @@ from conformance.auth import MsalAuth, StaticToken, build_auth
 from conformance.config import PLACEHOLDER_TOKEN, resolve
 from conformance.mock import MockOptions, create_app
 from conformance.mock.state import Pin, new_pin
-from conformance.scenarios import CATALOGUE
+from conformance.report import failure_message
+from conformance.scenarios import CATALOGUE, Context
+from conformance.scenarios import Request as StepRequest
 from tests.graphapp import Server
+from tests.helpers import REPLAY_OFFLINE, SUITE, case_count, outcomes, reports, run_scenario
 from tests.tokenserver import make_authority, self_signed
 
-SUITE = ["--pyargs", "conformance.suite", "-p", "no:cacheprovider"]
 JWT = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJjYW5hcnkifQ.c2lnbmF0dXJl"  # header.payload.signature, never remembered
 ENCODINGS = ("utf-8-sig", "utf-16", "utf-32", "utf-16-be", "utf-32-be")
 
@@ -158,6 +162,35 @@ def test_images_in_text_that_is_not_json_are_scrubbed() -> None:
     assert image not in scrub.scrub_text(body)
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Authorization: bearer abc.def-123", "Authorization: Bearer REDACTED-TOKEN"),
+        ('{"note": "sent Bearer eyJabc.def"}', '{"note":"sent Bearer REDACTED-TOKEN"}'),
+        ("currentPin=58219374&newPin=38475912", "currentPin=REDACTED-TOKEN&newPin=REDACTED-TOKEN"),
+    ],
+)
+def test_tokens_and_pins_are_scrubbed_in_any_case_and_any_string(text: str, expected: str) -> None:
+    assert scrub.scrub_text(text) == expected
+
+
+def test_pins_sent_or_answered_as_numbers_are_scrubbed() -> None:
+    assert scrub.scrub_json({"pin": {"code": 58219374}, "newPin": 1234}) == {
+        "pin": {"code": "REDACTED-PIN"},
+        "newPin": "REDACTED-PIN",
+    }
+    body = dedent(
+        """\
+        writes: true
+        steps:
+          - request: {method: PUT, path: /m, json: {pin: {code: 58219374}}}
+            expect: {status: 201}
+        """
+    )
+    result, _ = run_scenario(body, lambda r: httpx.Response(400, json={"pin": {"code": 58219374}}))
+    assert "58219374" not in failure_message(result)
+
+
 def test_an_error_code_in_parseable_json_is_kept_and_deep_nesting_does_not_crash() -> None:
     assert scrub.scrub_text('\ufeff{"error":{"code":"pinTooShort"}}') == '{"error":{"code":"pinTooShort"}}'
     deep = "[" * 100_000 + '{"code":"12345678"}' + "]" * 100_000
@@ -228,6 +261,28 @@ def test_protected_values_compare_send_and_serialise_as_themselves_but_never_sho
     assert scrub.describe(scrub.protect({"code": scrub.PIN_PLACEHOLDER})["code"], "code") == '"REDACTED-PIN"'
 
 
+def test_reprs_hold_no_captured_value_and_no_request_body() -> None:
+    context = Context("u", "beta", datetime(2026, 1, 1, tzinfo=UTC), {"pin": "39471091"})
+    request = StepRequest("PUT", "/m", {}, {"pin": {"code": "39471091"}}, True)
+    assert "39471091" not in repr(context) and "39471091" not in repr(request)
+
+
+def test_one_of_never_shows_a_captured_pin() -> None:
+    body = dedent(
+        """\
+        steps:
+          - request: {method: GET, path: /a}
+            capture: {pin: $.pin.code}
+          - request: {method: GET, path: /b}
+            expect: {body: {$.code: {one_of: ['{pin}', '11112222']}}}
+        """
+    )
+    answer = {"pin": {"code": "58219374"}, "code": "00000000"}
+    result, _ = run_scenario(body, lambda r: httpx.Response(200, json=answer))
+    assert "58219374" not in failure_message(result) and "11112222" not in failure_message(result)
+    assert [v.where for v in result.violations] == ["$.code"]
+
+
 # --- userinfo ----------------------------------------------------------------------------------------------
 
 
@@ -254,24 +309,21 @@ def test_userinfo_is_redacted_and_the_rest_of_the_url_kept(url: str, redacted: s
 
 def test_a_remembered_secret_is_scrubbed_from_text_json_headers_and_messages() -> None:
     token = unique_token()
-    places = [
-        scrub.scrub_text(f"echo {token}!"),
-        json.dumps(scrub.scrub_json({"note": f"x{token}x", token: 1})),
-        json.dumps(scrub.scrub_headers({"x-echo": token, "request-id": f"id-{token}"})),
-        scrub.describe({token: 1}),
-        scrub.describe(f"sent {token}"),
-    ]
-    assert [p for p in places if token in p] == places  # the broken variant: not remembered yet
+
+    def places() -> list[str]:
+        return [
+            scrub.scrub_text(f"echo {token}!"),
+            json.dumps(scrub.scrub_json({"note": f"x{token}x", token: 1})),
+            json.dumps(scrub.scrub_headers({"x-echo": token, "request-id": f"id-{token}"})),
+            scrub.describe({token: 1}),
+            scrub.describe(f"sent {token}"),
+        ]
+
+    shown = places()
+    assert [p for p in shown if token in p] == shown  # the broken variant: not remembered yet
     scrub.remember(token)
     scrub.remember("short")  # ignored: would be found inside ordinary text
-    places = [
-        scrub.scrub_text(f"echo {token}!"),
-        json.dumps(scrub.scrub_json({"note": f"x{token}x", token: 1})),
-        json.dumps(scrub.scrub_headers({"x-echo": token, "request-id": f"id-{token}"})),
-        scrub.describe({token: 1}),
-        scrub.describe(f"sent {token}"),
-    ]
-    assert [p for p in places if token in p] == []
+    assert [p for p in places() if token in p] == []
     assert scrub.scrub_text("a short story") == "a short story"
     assert scrub.scrub_text(token.upper()) == token.upper()  # exact, case-sensitive
 
@@ -468,12 +520,6 @@ def pin_scenarios(folder: Path) -> set[str]:
     return {first, second}
 
 
-def outcomes(report: Path) -> dict[str, tuple[str, list[str]]]:
-    return {
-        c["id"]: (c["outcome"], [v["where"] for v in c["violations"]]) for c in json.loads(report.read_text())["cases"]
-    }
-
-
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-32-be"])
 def test_recording_a_hostile_target_with_every_log_on_writes_no_secret(
     pytester: pytest.Pytester, encoding: str
@@ -496,29 +542,21 @@ def test_recording_a_hostile_target_with_every_log_on_writes_no_secret(
             token,
             "--record-mode",
             "once",
-            "--conformance-report",
-            "record.json",
-            "--junitxml",
-            "record.xml",
+            *reports("record"),
         )
-    recorded.assert_outcomes(failed=2)  # the force flag stays set after updatePin: the last step fails
+    recorded.assert_outcomes(
+        failed=case_count(scenarios)
+    )  # the force flag stays set after updatePin: the last step fails
     assert target.marked > 0 and reset_pin in target.served and sent_pins & target.served  # canaries were served
     replayed = pytester.runpytest_subprocess(
         *common,
         *logs,
         "--log-file=replay.log",
         "--log-file-level=DEBUG",
-        "--graph-base-url",
-        "http://localhost:1",
-        "--record-mode",
-        "none",
-        "--block-network",
-        "--conformance-report",
-        "replay.json",
-        "--junitxml",
-        "replay.xml",
+        *REPLAY_OFFLINE,
+        *reports("replay"),
     )
-    replayed.assert_outcomes(failed=2)
+    replayed.assert_outcomes(failed=case_count(scenarios))
     assert outcomes(pytester.path / "replay.json") == outcomes(pytester.path / "record.json")
 
     artefacts = artefacts_in(pytester.path, scenarios)
@@ -564,7 +602,7 @@ def test_show_locals_and_an_echoed_request_id_show_no_secret(pytester: pytest.Py
             "--conformance-report",
             "report.json",
         )
-    result.assert_outcomes(failed=2)
+    result.assert_outcomes(failed=case_count(scenarios))
     assert reset_pin in target.served and sent_pins & target.served
     artefacts = artefacts_in(pytester.path, scenarios)
     artefacts["output"] = (result.stdout.str() + result.stderr.str()).encode()

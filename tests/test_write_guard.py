@@ -6,10 +6,8 @@ live. The drill in test_live_safety.py shows the same decisions end to end throu
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
+from textwrap import dedent, indent
 
 import httpx
 import pytest
@@ -17,7 +15,8 @@ import pytest
 from conformance.config import is_loopback_host, resolve, target_host
 from conformance.errors import UsageError
 from conformance.guard import refusal, write_scope
-from conformance.scenarios import parse_scenario
+from conformance.scenarios import CATALOGUE, load_scenarios, parse_scenario
+from tests.helpers import graph_conformance
 
 LIVE = [
     "https://graph.microsoft.com",
@@ -62,17 +61,30 @@ def test_loopback_targets_may_be_written(url: str) -> None:
     assert settings.is_loopback and settings.write_refusal() is None
 
 
-def scenario(steps: str) -> object:
-    head = "id: x\ntitle: t\ndocs: [a.md]\nversions: [beta]\nwrites: true\nsteps:\n"
-    parsed, problems = parse_scenario(head + textwrap.dedent(steps), "x.yaml")
+WRITES_HEAD = dedent(
+    """\
+    id: x
+    title: t
+    docs: [a.md]
+    versions: [beta]
+    writes: true
+    steps:
+    """
+)
+
+
+def scenario(*steps: str) -> object:
+    """A scenario that declares writes, with these steps (each a YAML list item)."""
+    parsed, problems = parse_scenario(WRITES_HEAD + indent("".join(steps), "  "), "x.yaml")
     assert problems == []
     return parsed
 
 
-USER = "  - request: {method: DELETE, path: '/users/{user}/authentication/qrCodePinMethod'}\n"
-ME = "  - request: {method: PUT, path: /me/authentication/qrCodePinMethod, json: {}}\n"
-POLICY = "  - request: {method: PATCH, path: /policies/authenticationMethodsPolicy/authenticationMethodConfigurations/qrCodePin, json: {}}\n"
-OTHER = "  - request: {method: DELETE, path: '/users/someone-else/authentication/qrCodePinMethod'}\n"
+USER = "- request: {method: DELETE, path: '/users/{user}/authentication/qrCodePinMethod'}\n"
+ME = "- request: {method: PUT, path: /me/authentication/qrCodePinMethod, json: {}}\n"
+POLICY = "- request: {method: PATCH, path: /policies/authenticationMethodsPolicy/authenticationMethodConfigurations/qrCodePin, json: {}}\n"
+OTHER = "- request: {method: DELETE, path: '/users/someone-else/authentication/qrCodePinMethod'}\n"
+READ_ME = "- request: {method: GET, path: /me/authentication/qrCodePinMethod}\n"
 
 
 def live(*flags: str, allowed: str = "tester@contoso.example") -> object:
@@ -102,37 +114,29 @@ def test_what_a_live_run_may_write(steps: str, flags: tuple[str, ...], allowed: 
 
 
 def test_write_scope_reads_every_phase_and_ignores_reads() -> None:
-    parsed = scenario(
-        "  - request: {method: GET, path: /me/authentication/qrCodePinMethod}\n"
-        + USER
-        + POLICY.replace("PATCH", "DELETE")
-    )
+    parsed = scenario(READ_ME, USER, POLICY.replace("PATCH", "DELETE"))
     scope = write_scope(parsed)  # type: ignore[arg-type]
     assert (scope.user, scope.me, scope.policy, scope.unknown) == (True, False, True, ())
     assert scope.method_roots == ("/users/{user}/authentication/qrCodePinMethod",)
 
 
-def cli(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "conformance", *args], cwd=cwd, capture_output=True, text=True, input=stdin, timeout=60
-    )
-    assert "Traceback" not in result.stdout + result.stderr
-    return result
-
-
 def test_bad_report_and_cassette_paths_stop_the_run_before_it_starts(tmp_path: Path) -> None:
     (tmp_path / "a-file").write_text("x")
     target = ["run", "--base-url", "http://127.0.0.1:9"]  # nothing listens: a run that started would say so
-    bad_report = cli(*target, "--report-json", str(tmp_path / "a-file" / "r.json"), cwd=tmp_path)
+    bad_report = graph_conformance(*target, "--report-json", str(tmp_path / "a-file" / "r.json"), cwd=tmp_path)
     assert bad_report.returncode == 2
     assert f"--report-json/--conformance-report {tmp_path}/a-file/r.json: cannot write there" in bad_report.stderr
-    folder_report = cli(*target, "--report-json", str(tmp_path), cwd=tmp_path)
+    folder_report = graph_conformance(*target, "--report-json", str(tmp_path), cwd=tmp_path)
     assert (folder_report.returncode, "is a folder; give a file path" in folder_report.stderr) == (2, True)
-    cassettes = cli(*target, "--record-mode", "once", "--cassette-dir", str(tmp_path / "a-file"), cwd=tmp_path)
+    cassettes = graph_conformance(
+        *target, "--record-mode", "once", "--cassette-dir", str(tmp_path / "a-file"), cwd=tmp_path
+    )
     assert (cassettes.returncode, "is a file; give a folder" in cassettes.stderr) == (2, True)
-    below_a_file = cli(*target, "--record-mode", "once", "--cassette-dir", str(tmp_path / "a-file" / "c"), cwd=tmp_path)
+    below_a_file = graph_conformance(
+        *target, "--record-mode", "once", "--cassette-dir", str(tmp_path / "a-file" / "c"), cwd=tmp_path
+    )
     assert below_a_file.returncode == 2 and "cannot record cassettes there" in below_a_file.stderr
-    junit = cli(*target, "--junitxml", str(tmp_path / "a-file" / "j.xml"), cwd=tmp_path)
+    junit = graph_conformance(*target, "--junitxml", str(tmp_path / "a-file" / "j.xml"), cwd=tmp_path)
     assert (junit.returncode, "--junitxml" in junit.stderr and "cannot write there" in junit.stderr) == (2, True)
     for result in (bad_report, folder_report, cassettes, below_a_file, junit):
         assert "ConnectError" not in result.stdout + result.stderr
@@ -141,11 +145,20 @@ def test_bad_report_and_cassette_paths_stop_the_run_before_it_starts(tmp_path: P
 def test_an_empty_selection_exits_2_saying_so(tmp_path: Path) -> None:
     beta_only = tmp_path / "beta.yaml"
     beta_only.write_text(
-        "id: x\ntitle: t\ndocs: [a.md]\nversions: [beta]\nsteps:\n  - request: {method: GET, path: /a}\n"
+        dedent(
+            """\
+            id: x
+            title: t
+            docs: [a.md]
+            versions: [beta]
+            steps:
+              - request: {method: GET, path: /a}
+            """
+        )
     )
-    by_version = cli("run", "--scenarios", str(beta_only), "--api-version", "v1.0", cwd=tmp_path)
+    by_version = graph_conformance("run", "--scenarios", str(beta_only), "--api-version", "v1.0", cwd=tmp_path)
     assert by_version.returncode == 2 and "no case selected" in by_version.stdout + by_version.stderr
-    by_keyword = cli("run", "-k", "no-such-case", cwd=tmp_path)
+    by_keyword = graph_conformance("run", "-k", "no-such-case", cwd=tmp_path)
     assert by_keyword.returncode == 2 and "no case was selected" in by_keyword.stderr
 
 
@@ -169,8 +182,8 @@ def test_run_reads_the_token_from_standard_input_and_never_shows_it(tmp_path: Pa
     secret = "canary-stdin-token-7c2d91"
     with BackgroundServer(create_app(MockOptions(token=secret))) as server:
         args = ["run", "--base-url", server.url, "--token-file", "-", "-k", "policy-read", "--report-json", "r.json"]
-        accepted = cli(*args, cwd=tmp_path, stdin=secret + "\n")
-        refused = cli(*args, cwd=tmp_path, stdin="another-token-entirely\n")
+        accepted = graph_conformance(*args, cwd=tmp_path, stdin=secret + "\n")
+        refused = graph_conformance(*args, cwd=tmp_path, stdin="another-token-entirely\n")
     assert accepted.returncode == 0, accepted.stdout[-2000:]
     assert refused.returncode == 1  # the mock accepts only the token that came on standard input
     for result in (accepted, refused):
@@ -180,7 +193,7 @@ def test_run_reads_the_token_from_standard_input_and_never_shows_it(tmp_path: Pa
 
 @pytest.mark.parametrize("value", ["nan", "inf", "-1", "1e10"])
 def test_timeouts_must_be_finite_and_sane(value: str, tmp_path: Path) -> None:
-    result = cli("run", "--base-url", "http://127.0.0.1:9", "--timeout", value, cwd=tmp_path)
+    result = graph_conformance("run", "--base-url", "http://127.0.0.1:9", "--timeout", value, cwd=tmp_path)
     assert result.returncode == 2 and "--graph-timeout" in result.stderr
 
 
@@ -196,7 +209,7 @@ def test_a_password_in_the_base_url_is_never_sent_nor_shown(tmp_path: Path) -> N
     with BackgroundServer(create_app()) as server:
         url = server.url.replace("http://", "http://alice:hunter2pw-canary@")
         args = ["run", "--base-url", url, "-k", "needs-a-token", "--report-json", "r.json", "--junitxml", "j.xml"]
-        result = cli(*args, cwd=tmp_path)
+        result = graph_conformance(*args, cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-2000:]  # the no-credentials step really sent none
     for text in (result.stdout, result.stderr, (tmp_path / "r.json").read_text(), (tmp_path / "j.xml").read_text()):
         assert "hunter2pw-canary" not in text
@@ -217,19 +230,13 @@ def test_an_environment_proxy_never_sees_a_loopback_target(tmp_path: Path) -> No
 
     with BackgroundServer(recorder) as proxy, BackgroundServer(create_app()) as server:
         env = {**os.environ, "HTTP_PROXY": proxy.url, "HTTPS_PROXY": proxy.url, "NO_PROXY": ""}
-        result = subprocess.run(
-            [sys.executable, "-m", "conformance", "run", "--base-url", server.url, "-k", "policy-read"],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        result = graph_conformance("run", "--base-url", server.url, "-k", "policy-read", cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stdout[-2000:]
     assert seen == []
 
 
 def test_a_run_that_checked_nothing_exits_2(tmp_path: Path) -> None:
-    result = cli("run", "--read-only", "-k", "policy-update", cwd=tmp_path)
+    result = graph_conformance("run", "--read-only", "-k", "policy-update", cwd=tmp_path)
     assert result.returncode == 2
-    assert "nothing was checked: all 2 selected cases were skipped" in result.stdout
+    selected = sum(len(s.versions) for s in load_scenarios([CATALOGUE]) if "policy-update" in s.id)
+    assert f"nothing was checked: all {selected} selected cases were skipped" in result.stdout

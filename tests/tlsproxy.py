@@ -97,6 +97,7 @@ class GraphImpostor:
 
     @property
     def writes(self) -> list[tuple[str, str]]:
+        """The requests so far that would have written: (method, path)."""
         with self.lock:
             return [r for r in self.requests if r[0] in WRITES]
 
