@@ -7,15 +7,7 @@ import yaml  # noqa: F401  # imported before pytester's in-process runs: PyYAML'
 
 from conformance import derive as derivation
 from conformance.schemas import SchemaSet
-from tests.helpers import COMMITTED, DOC_DIRS, FIXTURES, REPO, SHARED
-
-__all__ = [
-    "COMMITTED",
-    "DOC_DIRS",
-    "FIXTURES",
-    "REPO",
-    "SHARED",
-]  # re-exported: some modules still import them from here
+from tests.helpers import COMMITTED, DOC_DIRS
 
 pytest_plugins = ["pytester"]
 

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from textwrap import dedent, indent
 from typing import Any
@@ -60,6 +60,23 @@ def graph_conformance(
     )
     assert "Traceback" not in result.stdout + result.stderr
     return result
+
+
+def one_day_certificate(subject: Any, issuer: Any, public_key: Any) -> Any:
+    """A ``cryptography`` certificate builder for ``subject`` (an ``x509.Name``) signed by ``issuer``,
+    valid from five minutes ago for a day; the caller adds extensions and signs."""
+    from cryptography import x509
+
+    now = datetime.now(UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+    )
 
 
 def free_port() -> int:

@@ -14,7 +14,7 @@ from conformance import derive as derivation
 from conformance.docpages import Page
 from conformance.schemas import FORMAT_CHECKER, SchemaSet
 from conformance.versions import ALL_VERSIONS as VERSIONS
-from tests.conftest import COMMITTED, SHARED
+from tests.helpers import COMMITTED, SHARED
 
 
 def test_committed_schemas_are_exactly_what_the_docs_derive(derived: derivation.Derived) -> None:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,7 +16,7 @@ import pytest
 from conformance import contract
 from conformance import derive as derivation
 from conformance.errors import UsageError
-from tests.conftest import COMMITTED, DOC_DIRS, REPO
+from tests.helpers import COMMITTED, DOC_DIRS, graph_conformance
 
 MANIFEST = ".graph-conformance-manifest"
 
@@ -150,13 +148,7 @@ def test_the_command_refuses_a_project_folder_with_exit_2_and_writes_nothing(tmp
     (project / "src" / "index.ts").write_text("export {};\n")
     before = snapshot(project)
     docs = [a for d in DOC_DIRS for a in ("--docs", str(d))]
-    result = subprocess.run(
-        [sys.executable, "-m", "conformance", "derive", *docs, "--out", str(project)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = graph_conformance("derive", *docs, "--out", project)
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr.splitlines() == [
         f"graph-conformance: error: derive --out {project}: the folder holds files graph-conformance did not write: "

@@ -9,9 +9,9 @@ import pytest
 
 from conformance.docpages import Page, parse_page, read_page
 from conformance.errors import DocError, DocJsonError
-from tests.conftest import DOC_DIRS, SHARED
+from tests.helpers import DOC_DIRS, DOC_PAGES, SHARED
 
-CORPUS = sorted(p for d in DOC_DIRS for p in d.rglob("*") if p.suffix in (".md", ".txt") and p.name != "README.md")
+CORPUS = DOC_PAGES
 
 
 def read(rel: str):

@@ -21,9 +21,8 @@ from conformance.errors import CassetteError, InputError, ScenarioError
 from conformance.recording import recorded_clock
 from conformance.safeyaml import CASSETTE_LIMITS, SCENARIO_LIMITS
 from conformance.scenarios import CATALOGUE, load_pins, load_scenarios, parse_scenario
-from tests.conftest import REPO
+from tests.helpers import CASSETTES
 
-CASSETTES = REPO / "cassettes"
 CASE = "method-read-needs-a-token"  # a read-only case with one exchange per version
 HEAD = textwrap.dedent(
     """\

@@ -18,7 +18,7 @@ from conformance.mock import MockOptions, create_app
 from conformance.mock.rules import DOCUMENTED_RULES
 from conformance.report import failure_message
 from conformance.schemas import SchemaSet
-from tests.conftest import COMMITTED
+from tests.helpers import COMMITTED
 
 SCHEMAS = SchemaSet(COMMITTED)
 AUTH = {"Authorization": "Bearer any-token"}
@@ -335,3 +335,15 @@ def test_json_bodies_are_compact_and_typed() -> None:
     response = put_method(client())
     assert response.headers["content-type"].startswith("application/json;odata.metadata=minimal")
     assert json.loads(response.text)["@odata.type"] == "#microsoft.graph.qrCodePinAuthenticationMethod"
+
+
+def test_the_mock_refuses_a_wrong_non_ascii_current_pin_and_ignores_a_reset_body() -> None:
+    client = TestClient(create_app(), headers={"Authorization": "Bearer t"})
+    base = "/v1.0/users/u/authentication/qrCodePinMethod"
+    client.put(
+        base,
+        json={"standardQRCode": {"startDateTime": "2026-11-22T00:00:00Z", "expireDateTime": "2026-12-22T00:00:00Z"}},
+    )
+    wrong = client.post(base + "/pin/updatePin", json={"currentPin": "é1234567", "newPin": "38475912"})
+    assert (wrong.status_code, wrong.json()["error"]["code"]) == (400, "invalidRequest")
+    assert client.patch(base + "/pin", content=b"not json").status_code == 201

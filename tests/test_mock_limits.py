@@ -29,7 +29,7 @@ from conformance.mock import create_app
 from conformance.mock.app import MAX_BODY_BYTES
 from conformance.mock.serve import BackgroundServer
 from conformance.mock.state import MAX_JSON_DEPTH
-from tests.conftest import REPO
+from tests.helpers import REPO, graph_conformance
 
 MIB = 1024 * 1024
 AUTH = {"Authorization": "Bearer any-token", "Content-Type": "application/json"}
@@ -283,13 +283,7 @@ def test_a_busy_port_exits_2_before_serving() -> None:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = holder.getsockname()[1]
-        result = subprocess.run(
-            [sys.executable, "-m", "conformance", "mock", "--port", str(port)],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        result = graph_conformance("mock", "--port", port, timeout=60)
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr.splitlines() == [
         f"graph-conformance: error: port {port} on 127.0.0.1 is in use; stop what holds it or give another "

@@ -17,7 +17,7 @@ from conformance import contract
 from conformance.errors import ScenarioError
 from conformance.scenarios import Context, duration, fill, load_scenarios, parse_scenario
 from conformance.scenarios.model import SCHEMA_PATH, scenario_schema
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURES
 
 MALFORMED = FIXTURES / "malformed"
 EXPECTED = json.loads((MALFORMED / "expected.json").read_text())
@@ -252,3 +252,78 @@ HEAD = textwrap.dedent(
 )
 def test_patterns_beyond_the_corpus_give_their_friendly_message(text: str, problem: str) -> None:
     assert parse_scenario(text, "x.yaml") == (None, [problem])
+
+
+ODD_HEAD = textwrap.dedent(
+    """\
+    id: x
+    title: t
+    docs: [a.md]
+    versions: [beta]
+    """
+)
+
+
+@pytest.mark.parametrize(
+    ("steps", "message"),
+    [
+        (
+            """\
+            - request: {method: GET, path: /a}
+              expect: {body: {'$[x]': {present: true}}}
+            """,
+            "x.yaml:7: $.steps[0].expect.body: cannot read JSON path '$[x]' at character 2; write $.name, $[\"a name\"] or $.list[0]",
+        ),
+        (
+            """\
+            - request: {method: GET, path: /a}
+              capture: {a: $$}
+            """,
+            "x.yaml:7: $.steps[0].capture.a: cannot read JSON path '$$' at character 2; write $.name, $[\"a name\"] or $.list[0]",
+        ),
+        (
+            """\
+            - request: {method: GET, path: "/a/{now+999999d}"}
+            """,
+            "x.yaml:6: $.steps[0].request.path: bad time template '{now+999999d}': write now, now+N or now-N with a unit s, m, h or d",
+        ),
+    ],
+)
+def test_bad_paths_and_huge_offsets_are_load_time_problems(steps: str, message: str) -> None:
+    scenario, problems = parse_scenario(ODD_HEAD + "steps:\n" + textwrap.indent(textwrap.dedent(steps), "  "), "x.yaml")
+    assert (scenario, problems) == (None, [message])
+
+
+@pytest.mark.parametrize(
+    ("rest", "message"),
+    [
+        (
+            """\
+            1: x
+            steps:
+              - request: {method: GET, path: /a}
+            """,
+            "x.yaml:5: $: unknown key '1' (allowed: cleanup, docs, given, id, steps, tags, title, versions, writes)",
+        ),
+        (
+            """\
+            ? [a, b]
+            : x
+            steps:
+              - request: {method: GET, path: /a}
+            """,
+            "x.yaml:5: not valid YAML: found unhashable key",
+        ),
+        (
+            """\
+            tags: &a [*a]
+            steps:
+              - request: {method: GET, path: /a}
+            """,
+            "x.yaml:5: $.tags[0]: a YAML alias refers to itself",
+        ),
+    ],
+)
+def test_odd_yaml_keys_and_aliases_are_problems_not_crashes(rest: str, message: str) -> None:
+    scenario, problems = parse_scenario(ODD_HEAD + textwrap.dedent(rest), "x.yaml")
+    assert scenario is None and problems[0].startswith(message)

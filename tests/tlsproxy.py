@@ -10,7 +10,6 @@ mock on 127.0.0.1.
 
 from __future__ import annotations
 
-import datetime
 import socket
 import socketserver
 import ssl
@@ -22,6 +21,7 @@ import h11
 import httpx
 
 from conformance.mock.serve import BackgroundServer
+from tests.helpers import one_day_certificate
 
 GRAPH_HOST = "graph.microsoft.com"
 WRITES = frozenset({"PUT", "PATCH", "POST", "DELETE"})
@@ -34,31 +34,19 @@ def impostor_certificate(folder: Path) -> tuple[Path, Path, Path]:
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
-    now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "graph-conformance drill CA")])
     ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
+        one_day_certificate(ca_name, ca_name, ca_key.public_key())
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     key = ec.generate_private_key(ec.SECP256R1())
+    graph_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, GRAPH_HOST)])
     cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, GRAPH_HOST)]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
+        one_day_certificate(graph_name, ca_name, key.public_key())
         .add_extension(x509.SubjectAlternativeName([x509.DNSName(GRAPH_HOST)]), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
