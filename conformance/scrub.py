@@ -25,7 +25,7 @@ import codecs
 import json
 import re
 import threading
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 PIN_KEYS = frozenset({"code", "currentPin", "newPin"})
@@ -114,34 +114,30 @@ def _scrub_string(text: str) -> str:
 # --- values in memory --------------------------------------------------------------------------------
 
 
-class Secret(str):
+class _Kinded:
+    """What both secret types share: a kind (``PIN``, ``QR image``, ``token``) beside the value."""
+
+    kind: str
+
+    def __new__(cls, value: Any, kind: str = "secret") -> Self:
+        """A secret ``value`` of the given ``kind``."""
+        self = super().__new__(cls, value)  # type: ignore[call-arg]  # str's or int's, by the subclass
+        self.kind = kind
+        return self
+
+
+class Secret(_Kinded, str):
     """A secret string: equal to its value, sent and serialised as it, but with a redacted ``repr``.
 
     ``str()``, f-strings and ``json.dumps`` give the value (requests must carry it); ``repr()``, which
     ``pytest -l``, dataclass reprs and debuggers show, gives ``<redacted PIN: 8 characters>``."""
 
-    kind: str
-
-    def __new__(cls, value: str, kind: str = "secret") -> Secret:
-        """A secret ``value`` of the given ``kind`` (``PIN``, ``QR image``, ``token``)."""
-        self = super().__new__(cls, value)
-        self.kind = kind
-        return self
-
     def __repr__(self) -> str:
         return f"<redacted {self.kind}: {len(self)} character{'' if len(self) == 1 else 's'}>"
 
 
-class SecretNumber(int):
+class SecretNumber(_Kinded, int):
     """A secret sent as a JSON number (a PIN as ``58219374``): an ``int`` with a redacted ``repr``."""
-
-    kind: str
-
-    def __new__(cls, value: int, kind: str = "secret") -> SecretNumber:
-        """A secret number of the given ``kind``."""
-        self = super().__new__(cls, value)
-        self.kind = kind
-        return self
 
     def __repr__(self) -> str:
         return f"<redacted {self.kind}: a number>"
