@@ -16,6 +16,11 @@
 
 The CLI prints ``str(error)`` and exits with ``error.exit_code``; no traceback reaches the user.
 The last three end one case, not the run: the runner records them in the case's result.
+
+Two kinds of exception live elsewhere, on purpose. The transport's signals (``transport.Incomplete``,
+``TooLarge``, ``TooDeep``) are httpx errors or JSON refusals raised and caught inside one exchange; the
+first two must subclass httpx's classes, which this module may not import (plugin load stays light).
+The mock's ``GraphError`` is an answer in Graph's error envelope: the mock is a separate product.
 """
 
 from __future__ import annotations
