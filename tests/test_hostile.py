@@ -215,9 +215,9 @@ class Wire(httpcore.NetworkStream):
 def test_every_read_and_write_gets_the_time_left_and_none_starts_after_the_deadline() -> None:
     now = [0.0]
     wire = Wire(now)
-    stream = transport._DeadlineStream(wire)
+    stream = transport.deadline.DeadlineStream(wire)
     stream.read(10, 5.0)  # outside an exchange: as asked
-    with transport._Bounded(Deadline(1.0, clock=lambda: now[0])):
+    with transport.deadline.CurrentDeadline(Deadline(1.0, clock=lambda: now[0])):
         stream.write(b"a" * 40_000, 5.0)  # in pieces, each under the time left
         stream.read(10, 5.0)
         stream.read(10, 5.0)

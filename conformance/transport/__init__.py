@@ -17,7 +17,7 @@ parsed, and the target's health across the cases of a run.
 """
 
 from conformance.transport.client import Answer, BoundedTransport, exchange
-from conformance.transport.deadline import DEFAULT_TIMEOUT, CurrentDeadline, Deadline, DeadlineStream, Incomplete
+from conformance.transport.deadline import DEFAULT_TIMEOUT, Deadline, Incomplete
 from conformance.transport.decoding import (
     ACCEPT_ENCODING,
     DECODED_CODINGS,
@@ -46,10 +46,6 @@ from conformance.transport.json_limits import (
     parse_json,
     value_count,
 )
-
-# the names tests/test_hostile.py drives the deadline's socket layer by, from before the split
-_DeadlineStream = DeadlineStream
-_Bounded = CurrentDeadline
 
 __all__ = [
     "ACCEPT_ENCODING",
