@@ -22,7 +22,7 @@ def test_committed_schemas_are_exactly_what_the_docs_derive(derived: derivation.
     fresh = {rel: derivation.to_json_text(doc) for rel, doc in derived.files.items()}
     assert sorted(on_disk) == sorted(fresh)
     stale = [rel for rel in fresh if fresh[rel] != on_disk[rel]]
-    assert stale == [], "run: graph-conformance derive --docs ../shared/seeds --docs ../shared/graph-docs"
+    assert stale == [], "run: graph-conformance derive --docs ../shared/seeds --docs ../shared/graph-docs --docs ../shared/graph-docs-base"
 
 
 def test_derivation_does_not_depend_on_page_order(pages: list[Any], derived: derivation.Derived) -> None:
