@@ -59,8 +59,9 @@ def table_typed(schema: dict[str, Any]) -> dict[str, str]:
 
 
 def test_contract_notes_tables_were_read() -> None:
+    """§2 describes the QR types; the types their collections hold are derived too."""
     tables = contract_tables()
-    assert sorted(tables) == sorted(derivation.TYPES)
+    assert sorted(tables) == sorted(set(derivation.TYPES) - {"authenticationMethodTarget", "excludeTarget"})
     assert tables["qrCodeImageDetails"]["version"] == "Int32"
     assert (
         tables["qrCodePinAuthenticationMethodConfiguration"]["includeTargets"]
@@ -68,7 +69,7 @@ def test_contract_notes_tables_were_read() -> None:
     )
 
 
-@pytest.mark.parametrize("type_name", derivation.TYPES)
+@pytest.mark.parametrize("type_name", sorted(contract_tables()))
 def test_every_property_and_type_agrees_with_contract_notes(committed: SchemaSet, type_name: str) -> None:
     expected = contract_tables()[type_name]
     derived_union: dict[str, str] = {}

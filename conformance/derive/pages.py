@@ -2,8 +2,9 @@
 
 Types come from the property tables; examples only add what the tables do not say (which
 properties appear, ``@odata.type`` spellings, which properties every complete example carries).
-Operations come from the syntax lines (else the example requests), statuses from the prose and the
-examples, error codes from the error tables.
+Every resource page is read (base types too); its "Inherits from" lines and ``baseType`` give its
+bases. Operations come from the syntax lines (else the example requests), statuses from the prose
+and the examples, error codes from the error tables.
 """
 
 from __future__ import annotations
@@ -91,9 +92,12 @@ def _read_types(pages: list[Page], facts: Facts) -> None:
         assert page.version is not None
         version = page.version
         enums = facts.enums[version]
-        if page.is_resource and page.resource_name in TYPES:
-            type_facts = facts.types[version][page.resource_name]
+        if page.is_resource and page.resource_name:
+            type_facts = facts.types[version].setdefault(page.resource_name, TypeFacts(page.resource_name))
             type_facts.sources.append(source(page.path, 1))
+            for base, line in page.base_types:
+                if base != page.resource_name:
+                    type_facts.base_types[base].append(source(page.path, line))
             for rep in page.representations:
                 type_facts.key_property = type_facts.key_property or rep.key_property
                 odata = rep.body.get("@odata.type") if isinstance(rep.body, dict) else None
