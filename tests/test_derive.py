@@ -278,7 +278,7 @@ VALID_IMAGE = {
             "qrCodePinAuthenticationMethodConfiguration",
             {"excludeTargets": {}},
             ["excludeTargets"],
-            "is not of type 'array', 'null'",
+            "is not of type 'array'",
         ),
         ("qrCode", {"@odata.type": "#microsoft.graph.qrPin"}, ["@odata.type"], "is not one of"),
         ("qrCode", [], [], "is not of type 'object'"),

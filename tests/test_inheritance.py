@@ -120,8 +120,9 @@ def test_a_cycle_of_bases_ends_the_chain(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_target_collections_hold_typed_items(committed: SchemaSet, version: str) -> None:
+def test_target_collections_hold_typed_items_and_are_never_null(committed: SchemaSet, version: str) -> None:
     properties = committed.schema(version, "qrCodePinAuthenticationMethodConfiguration")["properties"]
+    assert properties["includeTargets"]["type"] == properties["excludeTargets"]["type"] == "array"
     assert properties["includeTargets"]["items"] == {"$ref": "authenticationMethodTarget.json"}
     assert properties["excludeTargets"]["items"] == {"$ref": "excludeTarget.json"}
     target = committed.schema(version, "authenticationMethodTarget")
@@ -130,11 +131,21 @@ def test_target_collections_hold_typed_items(committed: SchemaSet, version: str)
     good = {"includeTargets": [{"id": "all_users", "targetType": "group", "isRegistrationRequired": False}]}
     assert committed.errors(version, "qrCodePinAuthenticationMethodConfiguration", good) == []
     for wrong, where in (
+        ({"includeTargets": None}, ["includeTargets"]),
+        ({"excludeTargets": None}, ["excludeTargets"]),
         ({"includeTargets": [{"targetType": "everyone"}]}, ["includeTargets", 0, "targetType"]),
         ({"excludeTargets": [{"id": 7}]}, ["excludeTargets", 0, "id"]),
     ):
         errors = committed.errors(version, "qrCodePinAuthenticationMethodConfiguration", wrong)
         assert [list(e.absolute_path) for e in errors] == [where], wrong
+
+
+def test_every_collection_property_is_a_non_null_array(committed: SchemaSet) -> None:
+    for version in VERSIONS:
+        for type_name in derivation.TYPES:
+            for name, prop in committed.schema(version, type_name)["properties"].items():
+                if str(prop.get("x-graph-type", "")).endswith(" collection"):
+                    assert prop["type"] == "array", f"{version} {type_name}.{name}"
 
 
 def test_the_base_type_is_recorded_with_its_lines(committed: SchemaSet) -> None:

@@ -2,9 +2,9 @@
 
 A type has its own properties and those its bases declare (:mod:`conformance.derive.inheritance`;
 its own declaration wins, and an inherited one names its base in ``x-inherited-from``). A property
-typed by its sources is nullable unless it is the type's key; one the sources type in more than
-one way accepts any of those types; one only examples show is kept, untyped. Only properties every
-complete example carries are required.
+typed by its sources is nullable unless it is the type's key or a collection (OData: a collection is
+an array, never null); one the sources type in more than one way accepts any of those types; one
+only examples show is kept, untyped. Only properties every complete example carries are required.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def type_document(
     used_enums: set[str] = set()
     for prop in sorted(set(facts.properties) | set(inherited)):
         given = facts.properties.get(prop) or list(inherited[prop].facts)
-        nullable = prop != key
+        nullable = prop != key and not all(f.collection for f in given)
         properties[prop] = _property_schema(given, set(enums), nullable)
         if prop not in facts.properties:
             properties[prop]["x-inherited-from"] = f"microsoft.graph.{inherited[prop].base}"
