@@ -1,4 +1,4 @@
-"""Inheritance through the base-type pages, and the types the QR collections hold."""
+"""Inheritance through the base-type pages, the types the QR collections hold, and request body types."""
 
 from __future__ import annotations
 
@@ -159,3 +159,27 @@ def test_the_base_type_is_recorded_with_its_lines(committed: SchemaSet) -> None:
         ],
     }
     assert "x-base-type" not in committed.schema("v1.0", "qrCodeImageDetails")  # a complex type with no base
+
+
+def test_every_writing_operation_has_a_request_type_or_says_why_not(committed: SchemaSet) -> None:
+    for version in VERSIONS:
+        for key, op in committed.documents[f"{version}/operations.json"]["operations"].items():
+            if op["method"] in ("PUT", "PATCH", "POST"):
+                assert op["request_types"] or op["request_notes"], f"{version} {key}"
+            if op["request_notes"]:
+                for note in op["request_notes"]:
+                    assert note["page"] in op["pages"] and note["line"] > 0
+    beta = committed.documents["beta/operations.json"]["operations"]
+    v1 = committed.documents["v1.0/operations.json"]["operations"]
+    assert beta["PATCH /users/{id}/authentication/qrCodePinMethod/pin"]["request_types"] == ["qrPin"]
+    assert beta["PATCH /users/{id}/authentication/qrCodePinMethod/temporaryQRCode"]["request_types"] == ["qrCode"]
+    assert v1["PATCH /policies/authenticationMethodsPolicy/authenticationMethodConfigurations/qrCodePin"][
+        "request_types"
+    ] == ["qrCodePinAuthenticationMethodConfiguration"]
+    assert beta["PATCH /users/{id}/authentication/qrCodePinMethod/pin/updatepin"]["request_notes"] == [
+        {
+            "line": 59,
+            "note": "the request body holds action parameters (currentPin, newPin), not a typed object",
+            "page": "graph-docs/beta/api/qrpin-updatepin.md",
+        }
+    ]

@@ -80,6 +80,7 @@ class OperationFacts:
     success: dict[int, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     errors: list[dict[str, Any]] = field(default_factory=list)
     request_types: set[str] = field(default_factory=set)
+    request_notes: list[dict[str, Any]] = field(default_factory=list)
     response_types: set[str] = field(default_factory=set)
     pages: set[str] = field(default_factory=set)
     published: bool = False
