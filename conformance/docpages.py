@@ -37,6 +37,9 @@ _STATUS_TEXT = re.compile(r"returns? an? `?(\d{3})(?: [A-Za-z ]+?)?`? (response|
 _RESPONSE_TYPE = re.compile(
     r"response code and an? (?:updated |new )?\[?([A-Za-z]+)\]?(?:\([^)]*\))? (?:object|collection)"
 )
+_REQUEST_TYPE = re.compile(r"supply an? JSON representation of (?:an? |the )?\[?([A-Za-z]+)\]?(?:\([^)]*\))? object")
+_INHERITS = re.compile(r"\bInherits from \[?([A-Za-z][A-Za-z0-9]*)\]?")
+_BASE_TYPE = re.compile(r'"baseType"\s*:\s*"(?:microsoft\.graph\.)?([A-Za-z][A-Za-z0-9]*)"')
 _VERSION_URL = re.compile(r"graph\.microsoft\.com/(beta|v1\.0)/", re.IGNORECASE)
 _RENDERED_HEADINGS = frozenset(
     {
@@ -135,6 +138,9 @@ class Page:
     tables: list[Table] = field(default_factory=list)
     statuses: list[StatusStatement] = field(default_factory=list)
     response_types: list[tuple[str, int]] = field(default_factory=list)
+    request_types: list[tuple[str, int]] = field(default_factory=list)
+    request_body_line: int | None = None
+    base_types: list[tuple[str, int]] = field(default_factory=list)
     representations: list[Representation] = field(default_factory=list)
     repairs: list[Repair] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -179,6 +185,7 @@ def parse_page(text: str, display: str) -> Page:
     else:
         page = _read_rendered(lines, display)
     page.version = _version(display, text)
+    page.base_types = _base_types(lines)
     page.draft = "drafts" in Path(display).parts or "TODO" in text
     return page
 
@@ -218,6 +225,20 @@ def _version(display: str, text: str) -> Version | None:
     return None
 
 
+def _base_types(lines: list[str]) -> list[tuple[str, int]]:
+    """The base types a page names, each with its line: prose "Inherits from X" and a ``baseType`` annotation.
+
+    Table rows are left out: a property's "Inherits from" says where that property comes from.
+    """
+    found: list[tuple[str, int]] = []
+    for number, line in enumerate(lines, start=1):
+        stripped = line.strip()
+        match = _BASE_TYPE.search(stripped) or (None if stripped.startswith("|") else _INHERITS.search(stripped))
+        if match:
+            found.append((match.group(1), number))
+    return found
+
+
 # --- the Markdown forms --------------------------------------------------------------------------
 
 
@@ -234,6 +255,8 @@ def _read_markdown(lines: list[str], display: str, form: str) -> Page:
             heading = _plain(match.group(2))
             if len(match.group(1)) <= 2:
                 section = heading
+                if heading.lower() == "request body":
+                    page.request_body_line = i + 1
             if len(match.group(1)) == 1 and not page.title:
                 page.title = heading
             i += 1
@@ -400,6 +423,10 @@ def _http_example(
 
 
 def _statuses(page: Page, line: str, number: int, section: str) -> None:
+    """The statuses and response type a Response section states, and the type a Request body section names."""
+    if section.lower() == "request body":
+        page.request_types.extend((m.group(1), number) for m in _REQUEST_TYPE.finditer(line))
+        return
     if section.lower() not in ("response", "error responses"):
         return
     for match in _STATUS_TEXT.finditer(line):
@@ -448,6 +475,8 @@ def _read_rendered(lines: list[str], display: str) -> Page:
         stripped = lines[i].strip()
         if stripped in _RENDERED_HEADINGS:
             heading = stripped
+            if stripped == "Request body":
+                page.request_body_line = i + 1
             # After "Examples", "Request" and "Response" head examples, not sections.
             if section != "Examples" or stripped not in ("Request", "Response"):
                 section = stripped

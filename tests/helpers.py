@@ -24,7 +24,7 @@ from conformance.schemas import SchemaSet
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
-DOC_DIRS = [SHARED / "seeds", SHARED / "graph-docs"]
+DOC_DIRS = [SHARED / "seeds", SHARED / "graph-docs", SHARED / "graph-docs-base"]
 COMMITTED = REPO / "schemas" / "derived"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 CASSETTES = REPO / "cassettes"

@@ -22,7 +22,7 @@ def test_committed_schemas_are_exactly_what_the_docs_derive(derived: derivation.
     fresh = {rel: derivation.to_json_text(doc) for rel, doc in derived.files.items()}
     assert sorted(on_disk) == sorted(fresh)
     stale = [rel for rel in fresh if fresh[rel] != on_disk[rel]]
-    assert stale == [], "run: graph-conformance derive --docs ../shared/seeds --docs ../shared/graph-docs"
+    assert stale == [], "run: graph-conformance derive --docs ../shared/seeds --docs ../shared/graph-docs --docs ../shared/graph-docs-base"
 
 
 def test_derivation_does_not_depend_on_page_order(pages: list[Any], derived: derivation.Derived) -> None:
@@ -59,8 +59,9 @@ def table_typed(schema: dict[str, Any]) -> dict[str, str]:
 
 
 def test_contract_notes_tables_were_read() -> None:
+    """§2 describes the QR types; the types their collections hold are derived too."""
     tables = contract_tables()
-    assert sorted(tables) == sorted(derivation.TYPES)
+    assert sorted(tables) == sorted(set(derivation.TYPES) - {"authenticationMethodTarget", "excludeTarget"})
     assert tables["qrCodeImageDetails"]["version"] == "Int32"
     assert (
         tables["qrCodePinAuthenticationMethodConfiguration"]["includeTargets"]
@@ -68,7 +69,7 @@ def test_contract_notes_tables_were_read() -> None:
     )
 
 
-@pytest.mark.parametrize("type_name", derivation.TYPES)
+@pytest.mark.parametrize("type_name", sorted(contract_tables()))
 def test_every_property_and_type_agrees_with_contract_notes(committed: SchemaSet, type_name: str) -> None:
     expected = contract_tables()[type_name]
     derived_union: dict[str, str] = {}
@@ -277,7 +278,7 @@ VALID_IMAGE = {
             "qrCodePinAuthenticationMethodConfiguration",
             {"excludeTargets": {}},
             ["excludeTargets"],
-            "is not of type 'array', 'null'",
+            "is not of type 'array'",
         ),
         ("qrCode", {"@odata.type": "#microsoft.graph.qrPin"}, ["@odata.type"], "is not one of"),
         ("qrCode", [], [], "is not of type 'object'"),

@@ -211,3 +211,30 @@ def test_a_file_that_is_not_text_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(DocError) as caught:
         read_page(path, "v1.0/binary.md")
     assert str(caught.value).startswith("v1.0/binary.md:1: cannot read page:")
+
+
+def test_base_types_come_from_inherits_lines_and_the_base_type_annotation() -> None:
+    """Prose "Inherits from X" (linked, bare or mid-sentence) and ``baseType`` count; a table row's does not."""
+    assert read("graph-docs/v1.0/resources/qrpin.md").base_types == [("entity", 22), ("entity", 53)]
+    assert read("seeds/003_8897495a389f4de1.txt").base_types == [("authenticationMethod", 15)]
+    assert read("graph-docs-base/beta/resources/authenticationmethodtarget.md").base_types == [
+        ("entity", 17),
+        ("entity", 36),
+    ]
+    # The id row says "Inherits from [entity]": where the property comes from, not the type's base.
+    method = read("graph-docs/beta/resources/qrcodepinauthenticationmethod.md")
+    assert method.base_types == [("authenticationMethod", 21), ("authenticationMethod", 51)]
+    assert read("graph-docs/beta/resources/qrpin.md").base_types == []
+
+
+def test_the_request_body_section_names_the_request_type() -> None:
+    v1_config = read("graph-docs/v1.0/api/qrcodepinauthenticationmethodconfiguration-update.md")
+    assert (v1_config.request_types, v1_config.request_body_line) == (
+        [("qrCodePinAuthenticationMethodConfiguration", 45)],
+        43,
+    )
+    assert read("seeds/004_a3d69102a19e5c8b.txt").request_types == [("qrCode", 67)]
+    update_pin = read("graph-docs/beta/api/qrpin-updatepin.md")
+    assert (update_pin.request_types, update_pin.request_body_line) == ([], 59)
+    rendered = read("seeds/001_e16b2302f2791361.txt")
+    assert (rendered.request_types, rendered.request_body_line) == ([], 50)

@@ -41,7 +41,7 @@ def derive(pages: list[Page]) -> Derived:
     for version in ALL_VERSIONS:
         enums = enum_schemas(facts.enums[version])
         for name in TYPES:
-            files[f"{version}/{name}.json"] = type_document(version, facts.types[version][name], enums)
+            files[f"{version}/{name}.json"] = type_document(version, facts.types[version], name, enums)
         files[f"{version}/{ERROR_TYPE}.json"] = error_document(version, facts.errors[version])
         files[f"{version}/operations.json"] = operations_document(version, facts.operations[version])
     files["conflicts.json"] = {"conflicts": find_conflicts(facts)}

@@ -1,7 +1,8 @@
 """Every place where the sources disagree (``conflicts.json``), each alternative with all its sources.
 
-Within a version: an enum given with different member lists, a property given different types, an
-operation given more than one success status. Across versions: a published operation whose success
+Within a version: an enum given with different member lists, a property given different types (by
+the type's pages, or by its own page and a base's), a type given more than one base, an operation
+given more than one success status. Across versions: a published operation whose success
 statuses differ between beta and v1.0.
 """
 
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from conformance.derive.facts import TYPES, EnumFacts, Facts, OperationFacts, TypeFacts, sorted_sources, source
+from conformance.derive.inheritance import inherited_properties
 from conformance.derive.operations import display_key
 from conformance.versions import ALL_VERSIONS, Version
 
@@ -21,7 +23,8 @@ def find_conflicts(facts: Facts) -> list[dict[str, Any]]:
     for version in ALL_VERSIONS:
         found.extend(_enum_members(version, facts.enums[version]))
         for name in TYPES:
-            found.extend(_property_types(version, facts.types[version][name]))
+            found.extend(_property_types(version, facts.types[version], name))
+            found.extend(_base_types(version, facts.types[version][name]))
         found.extend(_success_statuses(version, facts.operations[version]))
     found.extend(_success_statuses_across_versions(facts.operations))
     return sorted(found, key=lambda c: (c["version"], c["kind"], c["subject"]))
@@ -41,14 +44,17 @@ def _enum_members(version: str, enums: dict[str, EnumFacts]) -> Iterator[dict[st
             }
 
 
-def _property_types(version: str, facts: TypeFacts) -> Iterator[dict[str, Any]]:
-    for name in sorted(facts.properties):
-        given = sorted(facts.properties[name], key=lambda f: (f.page, f.line))
+def _property_types(version: str, types: dict[str, TypeFacts], name: str) -> Iterator[dict[str, Any]]:
+    """A property given different types, by the type's own pages or by its own page and a base's."""
+    own, inherited = types[name].properties, inherited_properties(types, name)
+    for prop in sorted(set(own) | set(inherited)):
+        from_base = list(inherited[prop].facts) if prop in inherited else []
+        given = sorted([*own.get(prop, []), *from_base], key=lambda f: (f.page, f.line))
         if len({(f.graph_type, f.collection) for f in given}) > 1:
             yield {
                 "kind": "property-type",
                 "version": version,
-                "subject": f"{facts.name}.{name}",
+                "subject": f"{name}.{prop}",
                 "alternatives": [
                     {
                         "type": f"{f.graph_type} collection" if f.collection else f.graph_type,
@@ -57,6 +63,18 @@ def _property_types(version: str, facts: TypeFacts) -> Iterator[dict[str, Any]]:
                     for f in given
                 ],
             }
+
+
+def _base_types(version: str, facts: TypeFacts) -> Iterator[dict[str, Any]]:
+    if len(facts.base_types) > 1:
+        yield {
+            "kind": "base-type",
+            "version": version,
+            "subject": facts.name,
+            "alternatives": [
+                {"type": base, "sources": sorted_sources(facts.base_types[base])} for base in sorted(facts.base_types)
+            ],
+        }
 
 
 def _success_statuses(version: str, ops: dict[tuple[str, str], OperationFacts]) -> Iterator[dict[str, Any]]:

@@ -15,12 +15,16 @@ from typing import Any
 
 from conformance.versions import ALL_VERSIONS, Version
 
+# The types that get a schema document: the QR types, and the types their collections hold.
+# Other described types (the base types: entity, authenticationMethod, ...) are facts only.
 TYPES = (
     "qrCode",
     "qrCodeImageDetails",
     "qrPin",
     "qrCodePinAuthenticationMethod",
     "qrCodePinAuthenticationMethodConfiguration",
+    "authenticationMethodTarget",
+    "excludeTarget",
 )
 
 
@@ -47,7 +51,7 @@ class PropertyFact:
 
 @dataclass
 class TypeFacts:
-    """What the sources of one API version say about one type."""
+    """What the sources of one API version say about one type; ``base_types``: the bases it names, with sources."""
 
     name: str
     properties: dict[str, list[PropertyFact]] = field(default_factory=lambda: defaultdict(list))
@@ -56,6 +60,7 @@ class TypeFacts:
     complete_examples: list[set[str]] = field(default_factory=list)
     key_property: str | None = None
     sources: list[dict[str, Any]] = field(default_factory=list)
+    base_types: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
 
 
 @dataclass
@@ -75,6 +80,7 @@ class OperationFacts:
     success: dict[int, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     errors: list[dict[str, Any]] = field(default_factory=list)
     request_types: set[str] = field(default_factory=set)
+    request_notes: list[dict[str, Any]] = field(default_factory=list)
     response_types: set[str] = field(default_factory=set)
     pages: set[str] = field(default_factory=set)
     published: bool = False
@@ -82,7 +88,10 @@ class OperationFacts:
 
 @dataclass
 class Facts:
-    """Everything the sources say, per API version; ``examples`` are the response bodies to validate."""
+    """Everything the sources say, per API version; ``examples`` are the response bodies to validate.
+
+    ``types`` holds every type a source describes (the :data:`TYPES` always), base types included.
+    """
 
     types: dict[Version, dict[str, TypeFacts]] = field(
         default_factory=lambda: {v: {t: TypeFacts(t) for t in TYPES} for v in ALL_VERSIONS}

@@ -2,7 +2,8 @@
 
 An operation is one method on one canonical path; its entry keeps every path template the sources
 give, the success statuses and documented errors with their sources, the request and response
-types, and whether any page that documents it is published (not a draft).
+types (a writing operation no page types says why in ``request_notes``), and whether any page that
+documents it is published (not a draft).
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ def operations_document(version: str, ops: dict[tuple[str, str], OperationFacts]
             "success": {str(s): sorted_sources(op.success[s]) for s in sorted(op.success)},
             "errors": {s: sorted_sources(errors[s]) for s in sorted(errors)},
             "request_types": sorted(op.request_types),
+            # Only an operation no source gives a request type says why, page by page.
+            "request_notes": [] if op.request_types else sorted_sources(op.request_notes),
             "response_types": sorted(op.response_types),
             "pages": sorted(op.pages),
             "published": op.published,

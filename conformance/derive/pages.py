@@ -2,8 +2,10 @@
 
 Types come from the property tables; examples only add what the tables do not say (which
 properties appear, ``@odata.type`` spellings, which properties every complete example carries).
-Operations come from the syntax lines (else the example requests), statuses from the prose and the
-examples, error codes from the error tables.
+Every resource page is read (base types too); its "Inherits from" lines and ``baseType`` give its
+bases. Operations come from the syntax lines (else the example requests), statuses from the prose
+and the examples, request types from the request body section and the example requests, error codes
+from the error tables.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from conformance.docpages import HttpExample, Page, Table, read_page
 from conformance.errors import DocError, UsageError
 
 _PAGE_SUFFIXES = (".md", ".txt")
+_WRITES = ("PUT", "PATCH", "POST")
 _POSSIBLE_VALUES = re.compile(r"possible values are:?(.*)", re.IGNORECASE)
 _BACKTICKED = re.compile(r"`([A-Za-z][A-Za-z0-9]*)`")
 
@@ -91,9 +94,12 @@ def _read_types(pages: list[Page], facts: Facts) -> None:
         assert page.version is not None
         version = page.version
         enums = facts.enums[version]
-        if page.is_resource and page.resource_name in TYPES:
-            type_facts = facts.types[version][page.resource_name]
+        if page.is_resource and page.resource_name:
+            type_facts = facts.types[version].setdefault(page.resource_name, TypeFacts(page.resource_name))
             type_facts.sources.append(source(page.path, 1))
+            for base, line in page.base_types:
+                if base != page.resource_name:
+                    type_facts.base_types[base].append(source(page.path, line))
             for rep in page.representations:
                 type_facts.key_property = type_facts.key_property or rep.key_property
                 odata = rep.body.get("@odata.type") if isinstance(rep.body, dict) else None
@@ -233,19 +239,49 @@ def _read_operations(pages: list[Page], facts: Facts) -> None:
                     op.success[statement.status].append({**source(page.path, statement.line), "from": "text"})
             op.errors.extend(errors)
             op.response_types.update(t for t, _ in page.response_types)
+            op.request_types.update(t for t, _ in page.request_types)
+        typed_here: set[tuple[str, str]] = set()
         current: list[OperationFacts] = page_ops
         for example in page.examples:
             if example.kind == "request" and example.method and example.path:
                 current = [
                     op for op in page_ops if op.method == example.method and _matches(op.canonical, example.path)
                 ] or page_ops
-                odata = example.annotation.get("@odata.type")
-                if isinstance(odata, str):
+                for body_type in _request_body_types(example):
                     for op in current:
-                        op.request_types.add(odata.removeprefix("microsoft.graph."))
+                        op.request_types.add(body_type)
+                        typed_here.add((op.method, op.canonical))
             elif example.kind == "response" and example.status:
                 for op in current:
                     op.success[example.status].append({**source(page.path, example.line), "from": "example"})
                     odata = example.annotation.get("@odata.type")
                     if isinstance(odata, str):
                         op.response_types.add(odata.removeprefix("microsoft.graph."))
+        for op in page_ops:
+            if op.method in _WRITES and not page.request_types and (op.method, op.canonical) not in typed_here:
+                op.request_notes.append(_untyped_request_note(page))
+
+
+def _request_body_types(example: HttpExample) -> set[str]:
+    """The types an example request gives its body: its annotation's and the body's ``@odata.type``."""
+    given = [example.annotation.get("@odata.type")]
+    if isinstance(example.body, dict):
+        given.append(example.body.get("@odata.type"))
+    return {g.removeprefix("#").removeprefix("microsoft.graph.") for g in given if isinstance(g, str)}
+
+
+def _untyped_request_note(page: Page) -> dict[str, Any]:
+    """Why a page gives a writing operation no request type: its request body section names none."""
+    parameters = [
+        cells[0]
+        for table in page.tables
+        if table.section.lower() == "request body" and table.header[:1] == ("Parameter",)
+        for _, cells in table.rows
+        if cells and cells[0]
+    ]
+    note = (
+        f"the request body holds action parameters ({', '.join(parameters)}), not a typed object"
+        if parameters
+        else "the request body section and the example requests name no type"
+    )
+    return {"note": note, **source(page.path, page.request_body_line or 1)}

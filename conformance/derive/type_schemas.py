@@ -1,8 +1,10 @@
 """Type facts → one JSON Schema (draft 2020-12) per type, with the enums it uses as ``$defs``.
 
-A property typed by its sources is nullable unless it is the type's key; one the sources type in
-more than one way accepts any of those types; one only examples show is kept, untyped. Only
-properties every complete example carries are required.
+A type has its own properties and those its bases declare (:mod:`conformance.derive.inheritance`;
+its own declaration wins, and an inherited one names its base in ``x-inherited-from``). A property
+typed by its sources is nullable unless it is the type's key or a collection (OData: a collection is
+an array, never null); one the sources type in more than one way accepts any of those types; one
+only examples show is kept, untyped. Only properties every complete example carries are required.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from conformance.derive.facts import TYPES, EnumFacts, PropertyFact, TypeFacts, sorted_sources, source
+from conformance.derive.inheritance import inherited_key, inherited_properties
 
 SCHEMA_BASE = "https://graph-conformance.invalid/schemas"
 _INT32 = {"minimum": -(2**31), "maximum": 2**31 - 1}
@@ -33,17 +36,26 @@ def enum_schemas(enums: dict[str, EnumFacts]) -> dict[str, dict[str, Any]]:
     return result
 
 
-def type_document(version: str, facts: TypeFacts, enums: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The schema document of one type in one version; ``enums`` are that version's enum schemas."""
+def type_document(
+    version: str, types: dict[str, TypeFacts], name: str, enums: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """The schema document of type ``name`` in one version; ``types`` are that version's type facts
+    (bases included), ``enums`` its enum schemas."""
+    facts = types[name]
+    inherited = inherited_properties(types, name)
+    key = inherited_key(types, name)
     properties: dict[str, Any] = {}
     used_enums: set[str] = set()
-    for name in sorted(facts.properties):
-        nullable = name != (facts.key_property or "")
-        properties[name] = _property_schema(facts.properties[name], set(enums), nullable)
-        used_enums.update(t for t, _ in {(f.graph_type, f.collection) for f in facts.properties[name]} if t in enums)
-    for name in sorted(set(facts.seen) - set(facts.properties)):
+    for prop in sorted(set(facts.properties) | set(inherited)):
+        given = facts.properties.get(prop) or list(inherited[prop].facts)
+        nullable = prop != key and not all(f.collection for f in given)
+        properties[prop] = _property_schema(given, set(enums), nullable)
+        if prop not in facts.properties:
+            properties[prop]["x-inherited-from"] = f"microsoft.graph.{inherited[prop].base}"
+        used_enums.update(f.graph_type for f in given if f.graph_type in enums)
+    for prop in sorted(set(facts.seen) - set(properties)):
         # Shown in examples, typed by no table: documented to exist, type unknown.
-        properties[name] = {"x-example-only": True, "x-examples": sorted_sources(facts.seen[name])}
+        properties[prop] = {"x-example-only": True, "x-examples": sorted_sources(facts.seen[prop])}
     if facts.odata_forms:
         forms = sorted(facts.odata_forms)
         properties["@odata.type"] = {
@@ -61,9 +73,15 @@ def type_document(version: str, facts: TypeFacts, enums: dict[str, dict[str, Any
         "required": required,
         "additionalProperties": True,
         "x-graph-type": f"microsoft.graph.{facts.name}",
-        "x-key-property": facts.key_property,
+        "x-key-property": key,
         "x-sources": sorted_sources(facts.sources),
     }
+    bases = [
+        {"type": f"microsoft.graph.{base}", "x-provenance": sorted_sources(facts.base_types[base])}
+        for base in sorted(facts.base_types)
+    ]
+    if bases:
+        document["x-base-type"] = bases[0] if len(bases) == 1 else bases
     if used_enums:
         document["$defs"] = {name: enums[name] for name in sorted(used_enums)}
     return document
