@@ -159,11 +159,26 @@ def _compare_type(version: str, name: str, schema: Mapping[str, Any], model: Csd
     if csdl_type is None:
         yield Finding(version, name, DIFFERS, "not in the metadata")
         return
-    yield Finding(version, name, AGREES, f"present ({csdl_type.kind}, line {csdl_type.line})")
     declared, missing_base = metadata_properties(model, csdl_type)
+    documented = contract_properties(schema)
+    found = list(_compare_properties(version, name, documented, declared))
+    both = documented.keys() & declared.keys()
+    agreeing = len(both - {f.subject.split(".", 1)[1] for f in found if f.verdict == DIFFERS})
+    where = f"{csdl_type.kind}, line {csdl_type.line}"
+    yield Finding(
+        version, name, AGREES, f"present ({where}); {agreeing} of the contract's {len(documented)} properties agree"
+    )
     if missing_base is not None:
         yield Finding(version, name, DIFFERS, f"its base type {missing_base} is not in the metadata")
-    documented = contract_properties(schema)
+    yield from found
+
+
+def _compare_properties(
+    version: str,
+    name: str,
+    documented: dict[str, tuple[str, bool]],
+    declared: dict[str, tuple[CsdlProperty, str]],
+) -> Iterator[Finding]:
     for prop_name in sorted(documented.keys() | declared.keys()):
         subject = f"{name}.{prop_name}"
         if prop_name not in declared:

@@ -275,6 +275,8 @@ def _fetch_metadata(settings: Settings, version: str) -> CsdlModel:
             with client.stream("GET", url, headers={"Accept": "application/xml"}) as response:
                 if response.status_code != 200:
                     raise TargetError(f"GET {shown}: HTTP {response.status_code}, not the $metadata document")
+                # no keep=: a type names its base only once it is kept, and bases may come before or after
+                # the types deriving from them, so every type is kept (the model is smaller than the capped body)
                 return csdl.read(response.iter_bytes(), shown, max_bytes=settings.max_response_bytes)
         except httpx.HTTPError as exc:
             reason = str(exc).splitlines()[0] if str(exc) else ""

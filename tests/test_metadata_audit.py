@@ -222,7 +222,7 @@ def test_agreeing_metadata_with_inherited_properties() -> None:
         '<Property Name="tags" Type="Collection(graph.excludeTarget)"/></EntityType>'
     )
     assert found == [
-        "thing: agrees: present (EntityType, line 1); 4 of 4 properties agree",
+        "thing: agrees: present (EntityType, line 1); 4 of the contract's 4 properties agree",
         'thing.when: metadata stricter: the contract allows null, the metadata says Nullable="false" (line 1)',
         "authentication.qrCodePinMethod: agrees: navigates to qrCodePinAuthenticationMethod (line 1)",
     ]
@@ -235,7 +235,7 @@ def test_each_kind_of_difference_is_found() -> None:
         '<Property Name="tags" Type="graph.excludeTarget"/></EntityType>'
     )
     assert found == [
-        "thing: agrees: present (EntityType, line 1); 0 of 4 properties agree",
+        "thing: agrees: present (EntityType, line 1); 0 of the contract's 4 properties agree",
         "thing: differs: its base type gone is not in the metadata",
         "thing.extra: differs: in the metadata (base64 string, line 1), not in the contract",
         "thing.id: differs: the contract requires a value, the metadata allows null (line 1)",
