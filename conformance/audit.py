@@ -1,6 +1,7 @@
 """The committed contract against a service's ``$metadata``: what each says about the same types.
 
-Pure: a :class:`~conformance.csdl.CsdlModel` and the contract documents in, :class:`Finding`\\ s out.
+Pure: a :class:`~conformance.csdl.CsdlModel` and the contract documents in, :class:`Finding`\\ s out;
+:func:`read_needed` reads a document keeping only the types the audit needs and their bases.
 For every type of the contract (but the error envelope) it says whether the metadata has it, then,
 property by property, what differs: a property on one side only (the metadata's inherited through
 ``BaseType`` chains count), another type, or nullability. Both sides are put in one vocabulary:
@@ -12,14 +13,17 @@ Last, whether ``authentication`` navigates to ``qrCodePinMethod``, the path ever
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from conformance import csdl
 from conformance.contract import type_names
 from conformance.csdl import CsdlModel, CsdlProperty, CsdlType
+from conformance.errors import InputError
 
 ENVELOPE = "graphError"  # the error envelope is not a type of the metadata
+MAX_BASE_PASSES = 8  # passes over a document for base types; Graph chains a type to its root in three or fewer
 NAVIGATION = ("authentication", "qrCodePinMethod", "qrCodePinAuthenticationMethod")  # owner, property, target
 _EDM = {
     "String": "string",
@@ -70,6 +74,31 @@ def needed_names(types: Mapping[str, Mapping[str, Any]]) -> set[str]:
     for schema in types.values():
         names.update(schema.get("$defs", {}))
     return names
+
+
+def read_needed(
+    chunks: Iterable[bytes],
+    again: Callable[[], Iterable[bytes]],
+    display: str,
+    documents: dict[str, Any],
+    version: str,
+    *,
+    max_bytes: int = csdl.MAX_METADATA_BYTES,
+) -> CsdlModel:
+    """The ``$metadata`` in ``chunks`` read keeping only what the audit of ``version`` needs, base types included.
+
+    A type says its base only once it is kept, and a base may come before the types deriving from it:
+    each level of bases not yet kept costs one more pass over ``again()`` (the same document), at most
+    :data:`MAX_BASE_PASSES` in all; :class:`~conformance.errors.InputError` for deeper chains."""
+    wanted = needed_names(contract_types(documents, version))
+    model = csdl.read(chunks, display, max_bytes=max_bytes, keep=wanted.__contains__)
+    for _ in range(MAX_BASE_PASSES):
+        missing = {t.base for t in model.types.values() if t.base and t.base not in wanted}
+        if not missing:
+            return model
+        wanted |= missing
+        model = csdl.read(again(), display, max_bytes=max_bytes, keep=wanted.__contains__)
+    raise InputError(display, 0, f"$metadata refused: base types chained more than {MAX_BASE_PASSES} deep")
 
 
 def edm_label(name: str, collection: bool = False) -> str:

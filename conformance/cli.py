@@ -12,9 +12,9 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from conformance import __version__
 from conformance.errors import ConformanceError, UsageError
@@ -28,6 +28,8 @@ RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
 RECORD_MODE_HELP = "record cassettes, or replay them with 'none' (the network is then blocked)"
 # the settings of run that a $metadata audit uses: the target, its credentials, recording and the limits
 METADATA_OPTIONS = ("base_url", "api_version", "token", "token_file", "cassette_dir", "timeout", "max_response_bytes")
+SPOOL_IN_MEMORY = 4 * 1024 * 1024  # a larger $metadata is spooled to a temporary file for the passes over bases
+SPOOL_CHUNK = 64 * 1024
 METADATA_TIMEOUT = "60"  # seconds for one $metadata exchange: real Graph's is tens of MB
 
 
@@ -238,7 +240,7 @@ def _metadata(args: argparse.Namespace) -> int:
     documents = contract.read_documents(contract.default_schema_dir())
     findings: list[audit.Finding] = []
     for version in settings.versions:
-        model = _fetch_metadata(settings, version)
+        model = _fetch_metadata(settings, version, documents)
         found = audit.audit(model, documents, version)
         print(f"{version}:")
         for finding in found:
@@ -248,12 +250,15 @@ def _metadata(args: argparse.Namespace) -> int:
     return 1 if any(f.verdict == audit.DIFFERS for f in findings) else 0
 
 
-def _fetch_metadata(settings: Settings, version: str) -> CsdlModel:
+def _fetch_metadata(settings: Settings, version: str, documents: dict[str, Any]) -> CsdlModel:
     """``GET {base}/{version}/$metadata`` on a bounded client, streamed into the CSDL reader; recorded into
-    or replayed from the cassette ``metadata--{version}.yaml`` when a record mode is given."""
+    or replayed from the cassette ``metadata--{version}.yaml`` when a record mode is given; kept in a spool
+    file (in memory while small) for another pass when base types must be read."""
+    import tempfile
+
     import httpx
 
-    from conformance import csdl
+    from conformance import audit
     from conformance.auth import build_auth
     from conformance.errors import CassetteError, TargetError
     from conformance.scrub import redact_url
@@ -271,22 +276,38 @@ def _fetch_metadata(settings: Settings, version: str) -> CsdlModel:
         stack.enter_context(client)
         if settings.record_mode is not None:
             stack.enter_context(_cassette(settings, cassette))
+        spool = stack.enter_context(tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY))
         try:
             with client.stream("GET", url, headers={"Accept": "application/xml"}) as response:
                 if response.status_code != 200:
                     raise TargetError(f"GET {shown}: HTTP {response.status_code}, not the $metadata document")
-                # no keep=: a type names its base only once it is kept, and bases may come before or after
-                # the types deriving from them, so every type is kept (the model is smaller than the capped body)
-                return csdl.read(response.iter_bytes(), shown, max_bytes=settings.max_response_bytes)
+                chunks = _copied(response.iter_bytes(), spool)  # read as it comes, kept for a pass over base types
+                return audit.read_needed(
+                    chunks, lambda: _rewound(spool), shown, documents, version, max_bytes=settings.max_response_bytes
+                )
         except httpx.HTTPError as exc:
             reason = str(exc).splitlines()[0] if str(exc) else ""
             raise TargetError(f"GET {shown}: {type(exc).__name__}: {reason}".rstrip(": ")) from None
         except Exception as exc:  # vcrpy's miss, or a replay that could only reach the network
-            if type(exc).__name__ != "CannotOverwriteExistingCassetteException" and "Network is disabled" not in str(
+            missed = type(exc).__name__ == "CannotOverwriteExistingCassetteException" or "Network is disabled" in str(
                 exc
-            ):
+            )
+            if not missed:
                 raise
             raise CassetteError(str(cassette), 0, f"holds no answer for GET /{version}/$metadata") from None
+
+
+def _copied(chunks: Iterable[bytes], spool: IO[bytes]) -> Iterator[bytes]:
+    """``chunks``, each also written to ``spool``."""
+    for chunk in chunks:
+        spool.write(chunk)
+        yield chunk
+
+
+def _rewound(spool: IO[bytes]) -> Iterator[bytes]:
+    """What was written to ``spool``, again, chunk by chunk."""
+    spool.seek(0)
+    yield from iter(lambda: spool.read(SPOOL_CHUNK), b"")
 
 
 def _cassette(settings: Settings, cassette: Path) -> contextlib.ExitStack:

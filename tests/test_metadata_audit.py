@@ -16,6 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from conformance import audit, contract, csdl, scrub
+from conformance.errors import InputError
 from conformance.mock import create_app
 from conformance.mock.serve import BackgroundServer
 from tests.helpers import COMMITTED, REPO, SHARED, free_port, graph_conformance
@@ -179,10 +180,14 @@ def test_metadata_help_imports_no_heavy_module() -> None:
 # --- the audit itself, on small documents: each check fails on a broken target ----------------------------------
 
 
+def model_document(types: str) -> str:
+    """A CSDL ``Schema`` whose body is ``types``."""
+    return f'<Schema xmlns="http://docs.oasis-open.org/odata/ns/edm" Namespace="microsoft.graph" Alias="graph">{types}</Schema>'
+
+
 def model_of(types: str) -> csdl.CsdlModel:
     """A model from the ``Schema`` body ``types``."""
-    document = f'<Schema xmlns="http://docs.oasis-open.org/odata/ns/edm" Namespace="microsoft.graph" Alias="graph">{types}</Schema>'
-    return csdl.read([document.encode()], "test.xml")
+    return csdl.read([model_document(types).encode()], "test.xml")
 
 
 CONTRACT = {
@@ -258,3 +263,36 @@ def test_each_kind_of_difference_is_found() -> None:
         "the metadata differs from the contract: 2 differences (1 version, 1 types; 0 properties where the metadata is "
         "stricter)"
     )
+
+
+def test_only_the_needed_types_and_their_bases_are_kept_in_as_few_passes_as_the_chains_need() -> None:
+    data = (METADATA / "beta.xml").read_bytes()
+    passes: list[int] = []
+
+    def again() -> list[bytes]:
+        passes.append(1)
+        return [data]
+
+    model = audit.read_needed([data], again, "beta.xml", DOCUMENTS, "beta")
+    assert sorted(model.types) == [
+        "authentication",
+        "authenticationMethod",
+        "authenticationMethodConfiguration",
+        "entity",
+        "qrCode",
+        "qrCodeImageDetails",
+        "qrCodePinAuthenticationMethod",
+        "qrCodePinAuthenticationMethodConfiguration",
+        "qrPin",
+    ]
+    assert len(passes) == 1  # every base of the contract's types is one level away from one already kept
+    whole = csdl.read([data], "beta.xml")
+    assert audit.audit(model, DOCUMENTS, "beta") == audit.audit(whole, DOCUMENTS, "beta")
+
+
+def test_a_base_chain_deeper_than_the_pass_limit_is_refused() -> None:
+    chain = "".join(f'<EntityType Name="t{i}" BaseType="graph.t{i + 1}"/>' for i in range(audit.MAX_BASE_PASSES + 2))
+    document = model_document(f'<EntityType Name="thing" BaseType="graph.t0"/>{chain}').encode()
+    with pytest.raises(InputError) as refused:
+        audit.read_needed([document], lambda: [document], "deep.xml", CONTRACT, "beta")
+    assert str(refused.value) == "deep.xml: $metadata refused: base types chained more than 8 deep"
