@@ -58,7 +58,8 @@ def test_the_reference_mock_agrees_with_the_contract_in_both_versions(mock_url: 
     lines = result.stdout.splitlines()
     assert lines[0] == "beta:" and "v1.0:" in lines
     assert not [line for line in lines if ": differs: " in line or ": metadata stricter: " in line]
-    assert lines.count("  authentication.qrCodePinMethod: agrees: navigates to qrCodePinAuthenticationMethod (line 69)")
+    navigation = "  authentication.qrCodePinMethod: agrees: navigates to qrCodePinAuthenticationMethod (line "
+    assert len([line for line in lines if line.startswith(navigation)]) == 2
     types = {name for version in ("beta", "v1.0") for name in contract.type_names(DOCUMENTS, version)} - {"graphError"}
     for name in types:
         assert any(line.startswith(f"  {name}: agrees: present (") for line in lines), name

@@ -45,7 +45,8 @@ def _member(name: str, prop: Mapping[str, Any], entities: set[str]) -> str | Non
     graph_type = prop.get("x-graph-type")
     if name.startswith("@") or prop.get("x-example-only") or not isinstance(graph_type, str):
         return None
-    inner, collection = graph_type.removesuffix(" collection"), graph_type.endswith(" collection")
+    collection = graph_type.endswith(" collection") or graph_type.startswith("Collection(")
+    inner = graph_type.removesuffix(" collection").removeprefix("Collection(").removesuffix(")")
     written = f"Collection({_qualified(inner)})" if collection else _qualified(inner)
     attributes = {"Name": name, "Type": written}
     if not _nullable(prop):
