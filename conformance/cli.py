@@ -1,6 +1,7 @@
 """The ``graph-conformance`` command: a thin shell over the library.
 
-Exit codes: 0 conformant / up to date, 1 violations or drift found, 2 usage or configuration error.
+Exit codes: 0 conformant / up to date / agrees, 1 violations, drift or differences found, 2 usage or
+configuration error, or input refused.
 Heavy modules (jsonschema, httpx, msal) are imported inside the subcommands, never at start-up,
 so ``graph-conformance --help`` stays fast.
 """
@@ -8,13 +9,48 @@ so ``graph-conformance --help`` stays fast.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
 
 from conformance import __version__
 from conformance.errors import ConformanceError, UsageError
+
+if TYPE_CHECKING:
+    from conformance.config import Settings
+    from conformance.csdl import CsdlModel
+
+
+RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
+RECORD_MODE_HELP = "record cassettes, or replay them with 'none' (the network is then blocked)"
+# the settings of run that a $metadata audit uses: the target, its credentials, recording and the limits
+METADATA_OPTIONS = ("base_url", "api_version", "token", "token_file", "cassette_dir", "timeout", "max_response_bytes")
+SPOOL_IN_MEMORY = 4 * 1024 * 1024  # a larger $metadata is spooled to a temporary file for the passes over bases
+SPOOL_CHUNK = 64 * 1024
+METADATA_TIMEOUT = "60"  # seconds for one $metadata exchange: real Graph's is tens of MB
+
+
+def _add_options(
+    parser: argparse.ArgumentParser, names: Sequence[str] | None = None, helps: dict[str, str] | None = None
+) -> None:
+    """The flags of ``run`` from the one settings table (only ``names`` when given; ``helps`` replaces texts)."""
+    from conformance.config import OPTIONS
+
+    for option in OPTIONS:  # one table: every setting that run offers maps to its plugin option
+        if option.run is None or (names is not None and option.name not in names):
+            continue
+        shown = (helps or {}).get(option.name, option.help)
+        if option.kind == "flag":
+            parser.add_argument(option.run, action="store_true", dest=option.name, help=shown)
+        elif option.kind == "list" and option.name == "scenarios":
+            parser.add_argument(option.run, action="append", dest=option.name, metavar="PATH", help=shown)
+        else:
+            parser.add_argument(
+                option.run, dest=option.name, choices=option.choices, metavar=option.name.upper(), help=shown
+            )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -26,25 +62,9 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = commands.add_parser("run", help="run the conformance suite against a target (a thin shell over pytest)")
-    from conformance.config import OPTIONS
-
-    for option in OPTIONS:  # one table: every setting that run offers maps to its plugin option
-        if option.run is None:
-            continue
-        if option.kind == "flag":
-            run.add_argument(option.run, action="store_true", dest=option.name, help=option.help)
-        elif option.kind == "list" and option.name == "scenarios":
-            run.add_argument(option.run, action="append", dest=option.name, metavar="PATH", help=option.help)
-        else:
-            run.add_argument(
-                option.run, dest=option.name, choices=option.choices, metavar=option.name.upper(), help=option.help
-            )
+    _add_options(run)
     run.add_argument("--junitxml", type=Path, metavar="PATH", help="write a JUnit XML report here")
-    run.add_argument(
-        "--record-mode",
-        choices=("none", "once", "new_episodes", "all", "rewrite"),
-        help="record cassettes, or replay them with 'none' (the network is then blocked)",
-    )
+    run.add_argument("--record-mode", choices=RECORD_MODES, help=RECORD_MODE_HELP)
     run.add_argument("-k", dest="keyword", metavar="EXPRESSION", help="only cases whose id matches (pytest -k)")
     run.add_argument("-v", "--verbose", action="store_true", help="one line per case")
 
@@ -58,6 +78,18 @@ def _parser() -> argparse.ArgumentParser:
     compare = commands.add_parser("compare", help="what changed between two recorded runs (two cassette folders)")
     compare.add_argument("baseline", type=Path, help="the cassette folder of the baseline run")
     compare.add_argument("current", type=Path, help="the cassette folder of the run to compare with it")
+
+    metadata = commands.add_parser(
+        "metadata", help="compare a target's $metadata (CSDL) with the contract: types, properties, navigation"
+    )
+    from conformance.csdl import MAX_METADATA_BYTES
+
+    helps = {
+        "timeout": f"seconds the $metadata exchange of one version may take (default: {METADATA_TIMEOUT})",
+        "max_response_bytes": f"largest $metadata read, on the wire and decoded (default: {MAX_METADATA_BYTES})",
+    }
+    _add_options(metadata, METADATA_OPTIONS, helps)
+    metadata.add_argument("--record-mode", choices=RECORD_MODES, help=RECORD_MODE_HELP)
 
     mock = commands.add_parser("mock", help="serve the reference Graph mock (loopback only)")
     mock.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default: 127.0.0.1)")
@@ -194,6 +226,110 @@ def _coverage(args: argparse.Namespace) -> int:
     return 0 if all(item.covered_by for item in items) else 1
 
 
+def _metadata(args: argparse.Namespace) -> int:
+    """Audit each selected version's ``$metadata`` against the contract: 0 agrees, 1 differs, 2 bad input."""
+    from conformance import audit, config, contract, csdl
+
+    given = {name: getattr(args, name) for name in METADATA_OPTIONS}
+    given["max_response_bytes"] = given["max_response_bytes"] or str(csdl.MAX_METADATA_BYTES)
+    given["timeout"] = given["timeout"] or METADATA_TIMEOUT
+    given["user"] = config.DEFAULT_USER  # the audit acts on no user: run's demand for one does not apply
+    settings = config.resolve(given, {}, record_mode=args.record_mode)
+    if not settings.base_url:
+        raise UsageError("metadata: give --base-url (or GRAPH_BASE_URL): the service root of the target")
+    documents = contract.read_documents(contract.default_schema_dir())
+    findings: list[audit.Finding] = []
+    for version in settings.versions:
+        model = _fetch_metadata(settings, version, documents)
+        found = audit.audit(model, documents, version)
+        print(f"{version}:")
+        for finding in found:
+            print(f"  {finding.text()}")
+        findings += found
+    print(f"graph-conformance metadata: {audit.summary(findings, len(settings.versions))}")
+    return 1 if any(f.verdict == audit.DIFFERS for f in findings) else 0
+
+
+def _fetch_metadata(settings: Settings, version: str, documents: dict[str, Any]) -> CsdlModel:
+    """``GET {base}/{version}/$metadata`` on a bounded client, streamed into the CSDL reader; recorded into
+    or replayed from the cassette ``metadata--{version}.yaml`` when a record mode is given; kept in a spool
+    file (in memory while small) for another pass when base types must be read."""
+    import tempfile
+
+    import httpx
+
+    from conformance import audit
+    from conformance.auth import build_auth
+    from conformance.errors import CassetteError, TargetError
+    from conformance.scrub import redact_url
+    from conformance.transport import BoundedTransport
+
+    url = f"{settings.base_url}/{version}/$metadata"
+    shown = redact_url(url)
+    cassette = settings.cassette_dir / f"metadata--{version}.yaml"
+    if settings.replaying and not cassette.is_file():
+        raise CassetteError(str(cassette), 0, "no such file (record it first with --record-mode once)")
+    transport = BoundedTransport(timeout=settings.timeout, max_bytes=settings.max_response_bytes)
+    # no proxy from the environment: httpx would send through it on an unbounded transport
+    client = httpx.Client(auth=build_auth(settings), transport=transport, follow_redirects=False, trust_env=False)
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(client)
+        if settings.record_mode is not None:
+            stack.enter_context(_cassette(settings, cassette))
+        spool = stack.enter_context(tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY))
+        try:
+            with client.stream("GET", url, headers={"Accept": "application/xml"}) as response:
+                if response.status_code != 200:
+                    raise TargetError(f"GET {shown}: HTTP {response.status_code}, not the $metadata document")
+                chunks = _copied(response.iter_bytes(), spool)  # read as it comes, kept for a pass over base types
+                return audit.read_needed(
+                    chunks, lambda: _rewound(spool), shown, documents, version, max_bytes=settings.max_response_bytes
+                )
+        except httpx.HTTPError as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else ""
+            raise TargetError(f"GET {shown}: {type(exc).__name__}: {reason}".rstrip(": ")) from None
+        except Exception as exc:  # vcrpy's miss, or a replay that could only reach the network
+            missed = type(exc).__name__ == "CannotOverwriteExistingCassetteException" or "Network is disabled" in str(
+                exc
+            )
+            if not missed:
+                raise
+            raise CassetteError(str(cassette), 0, f"holds no answer for GET /{version}/$metadata") from None
+
+
+def _copied(chunks: Iterable[bytes], spool: IO[bytes]) -> Iterator[bytes]:
+    """``chunks``, each also written to ``spool``."""
+    for chunk in chunks:
+        spool.write(chunk)
+        yield chunk
+
+
+def _rewound(spool: IO[bytes]) -> Iterator[bytes]:
+    """What was written to ``spool``, again, chunk by chunk."""
+    spool.seek(0)
+    yield from iter(lambda: spool.read(SPOOL_CHUNK), b"")
+
+
+def _cassette(settings: Settings, cassette: Path) -> contextlib.ExitStack:
+    """vcrpy recording into (or, for record mode ``none``, replaying from) ``cassette``, scrubbed and matched as
+    ``run``'s cassettes are; a replay also blocks the network."""
+    import vcr  # type: ignore[import-untyped]
+    from pytest_recording.network import blocking_context
+
+    from conformance.recording import vcr_config
+
+    mode = settings.record_mode
+    if mode == "rewrite":  # pytest-recording's mode, which vcrpy does not know: record afresh
+        cassette.unlink(missing_ok=True)
+        mode = "new_episodes"
+    recorder = vcr.VCR(record_mode=mode, **vcr_config(settings.base_url or ""))
+    stack = contextlib.ExitStack()  # the caller's with block closes it
+    if settings.replaying:
+        stack.enter_context(blocking_context())
+    stack.enter_context(recorder.use_cassette(str(cassette)))
+    return stack
+
+
 def _run_embedded(args: argparse.Namespace) -> int:
     """No target given: start the reference mock on a free loopback port, run everything, stop it."""
     from conformance.mock import create_app
@@ -228,6 +364,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1 if changes else 0
         if args.command == "coverage":
             return _coverage(args)
+        if args.command == "metadata":
+            return _metadata(args)
         if args.command == "mock":
             from conformance.mock.serve import serve
 

@@ -2,8 +2,9 @@
 headers, knobs; the rules and the state's class come in with :class:`MockOptions`.
 
 Paths are matched case-insensitively, as Graph matches them: ``/beta`` and ``/v1.0``, then
-``/me`` or ``/users/{id or UPN}`` + ``/authentication/qrCodePinMethod[/standardQRCode |
-/temporaryQRCode | /pin | /pin/updatePin]``, and the policy under ``/policies/...``.
+``/$metadata`` (no token needed, as on Graph; the contract as CSDL), ``/me`` or ``/users/{id or
+UPN}`` + ``/authentication/qrCodePinMethod[/standardQRCode | /temporaryQRCode | /pin |
+/pin/updatePin]``, and the policy under ``/policies/...``.
 A request body over :data:`MAX_BODY_BYTES` gets ``413`` (counted as it streams in), and JSON that
 cannot be read or nests deeper than ``state.MAX_JSON_DEPTH`` gets ``400 BadRequest``.
 """
@@ -27,6 +28,8 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from conformance.config import DEFAULT_USER
+from conformance.contract import default_schema_dir, read_documents
+from conformance.mock.metadata import metadata_document
 from conformance.mock.rules import DOCUMENTED_RULES, Rules
 from conformance.mock.state import GraphError, Store, graph_time, parse_json
 from conformance.versions import Version
@@ -167,6 +170,7 @@ class GraphMock:
             clock=(lambda: fixed) if fixed is not None else (lambda: datetime.now(UTC)),
         )
         self.pending_throttle = list(self.options.throttle)
+        self.metadata: dict[Version, bytes] = {}  # each version's $metadata, built on first request
         self.asgi = Starlette(routes=[Route("/{path:path}", self.handle, methods=HTTP_METHODS)])
         self.asgi.state.store = self.store
         self.asgi.state.options = self.options
@@ -214,6 +218,9 @@ class GraphMock:
                     {"Retry-After": value},
                 )
             )
+        metadata = self._metadata(request) if request.method == "GET" else None
+        if metadata is not None:  # no token needed, as on Graph
+            return Response(metadata, media_type="application/xml", headers={"request-id": request_id})
         header = request.headers.get("authorization", "")
         token = header[7:].strip() if header[:7].lower() == "bearer " else ""
         if not token or (self.options.token is not None and token != self.options.token):
@@ -235,6 +242,17 @@ class GraphMock:
         if tail[:2] != ["authentication", "qrcodepinmethod"]:
             raise GraphError(404, "itemNotFound", "Resource not found.")
         return self._method_resource(request, request_id, version, user, upn, tail[2:], raw)
+
+    def _metadata(self, request: Request) -> bytes | None:
+        """``/{version}/$metadata``: the contract as CSDL (:mod:`conformance.mock.metadata`); None for other paths."""
+        segments = [unquote(s) for s in request.url.path.strip("/").split("/")]
+        is_metadata = len(segments) == 2 and segments[1].lower() == "$metadata"
+        version = Version.of_segment(segments[0]) if is_metadata else None
+        if version is None:
+            return None
+        if version not in self.metadata:
+            self.metadata[version] = metadata_document(read_documents(default_schema_dir()), version)
+        return self.metadata[version]
 
     def _method_resource(
         self, request: Request, request_id: str, version: Version, user: str, upn: str, tail: list[str], raw: bytes
