@@ -99,6 +99,13 @@ def _parser() -> argparse.ArgumentParser:
     derive.add_argument(
         "--docs", type=Path, action="append", required=True, metavar="DIR", help="a folder of doc pages (repeatable)"
     )
+    derive.add_argument(
+        "--metadata",
+        action="append",
+        default=[],
+        metavar="[VERSION=]FILE",
+        help="one version's CSDL $metadata (repeatable): VERSION=FILE, or FILE named beta.xml or v1.0.xml",
+    )
     target = derive.add_mutually_exclusive_group()
     target.add_argument(
         "--out", type=Path, metavar="DIR", help="write the derived files here (default: schemas/derived)"
@@ -127,7 +134,9 @@ def _derive(args: argparse.Namespace) -> int:
     if args.against and not args.check:
         raise UsageError("derive: --against goes with --check")
     pages = derivation.load_pages(args.docs)
-    derived = derivation.derive(pages)
+    models = derivation.read_models(derivation.metadata_files(args.metadata))
+    derived = derivation.derive(pages, models)
+    read = f"{len(pages)} pages" + (f" and {len(models)} metadata files" if models else "")
     repairs = len(derived.files["repairs.json"]["repairs"])
     conflicts = len(derived.files["conflicts.json"]["conflicts"])
     if args.check:
@@ -138,20 +147,22 @@ def _derive(args: argparse.Namespace) -> int:
         fresh = {rel: json.loads(derivation.to_json_text(doc)) for rel, doc in derived.files.items()}
         found = differences(committed, fresh)
         if found:
-            print(f"derived schemas in {against} no longer match the docs ({len(pages)} pages read):")
+            print(f"derived schemas in {against} no longer match the docs ({read} read):")
             for line in found:
                 print(f"  {line}")
-            print("run 'graph-conformance derive --docs ... --out DIR' to update them, and review the diff")
+            print(
+                "run 'graph-conformance derive --docs ... --metadata ... --out DIR' to update them, and review the diff"
+            )
             return 1
         print(
-            f"derived schemas in {against} match the docs: {len(pages)} pages, {len(derived.files)} files, "
+            f"derived schemas in {against} match the docs: {read}, {len(derived.files)} files, "
             f"{repairs} repairs, {conflicts} conflicts"
         )
         return 0
     out = args.out or Path("schemas") / "derived"
     written = derivation.write(derived, out)
     print(
-        f"derived {len(written)} files into {out} from {len(pages)} pages ({repairs} repairs recorded, "
+        f"derived {len(written)} files into {out} from {read} ({repairs} repairs recorded, "
         f"{conflicts} conflicts recorded)"
     )
     return 0

@@ -1,4 +1,4 @@
-"""Shared fixtures: the doc pages, what they derive, and the committed schemas (paths: tests/helpers.py)."""
+"""Shared fixtures: the doc pages and metadata, what they derive, and the committed schemas (paths: tests/helpers.py)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ import yaml  # noqa: F401  # imported before pytester's in-process runs: PyYAML'
 
 from conformance import derive as derivation
 from conformance.schemas import SchemaSet
-from tests.helpers import COMMITTED, DOC_DIRS
+from tests.helpers import COMMITTED, DOC_DIRS, METADATA
 
 pytest_plugins = ["pytester"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Stop at once when the doc corpus beside the clone is missing."""
-    missing = [str(d) for d in DOC_DIRS if not d.is_dir()]
+    missing = [str(d) for d in DOC_DIRS if not d.is_dir()] + [str(m) for m in METADATA if not m.is_file()]
     if missing:
         raise pytest.UsageError(f"the tests read the doc corpus beside the clone; missing: {', '.join(missing)}")
 
@@ -26,9 +26,15 @@ def pages() -> list:
 
 
 @pytest.fixture(scope="session")
-def derived(pages: list) -> derivation.Derived:
-    """What the doc pages derive, once."""
-    return derivation.derive(pages)
+def models() -> list:
+    """Each version's metadata, read once."""
+    return derivation.read_models(derivation.metadata_files([str(m) for m in METADATA]))
+
+
+@pytest.fixture(scope="session")
+def derived(pages: list, models: list) -> derivation.Derived:
+    """What the doc pages and the metadata derive, once."""
+    return derivation.derive(pages, models)
 
 
 @pytest.fixture(scope="session")

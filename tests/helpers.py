@@ -25,6 +25,7 @@ from conformance.schemas import SchemaSet
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 DOC_DIRS = [SHARED / "seeds", SHARED / "graph-docs", SHARED / "graph-docs-base"]
+METADATA = [SHARED / "graph-metadata" / "beta.xml", SHARED / "graph-metadata" / "v1.0.xml"]
 COMMITTED = REPO / "schemas" / "derived"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 CASSETTES = REPO / "cassettes"

@@ -22,11 +22,16 @@ def test_committed_schemas_are_exactly_what_the_docs_derive(derived: derivation.
     fresh = {rel: derivation.to_json_text(doc) for rel, doc in derived.files.items()}
     assert sorted(on_disk) == sorted(fresh)
     stale = [rel for rel in fresh if fresh[rel] != on_disk[rel]]
-    assert stale == [], "run: graph-conformance derive --docs ../shared/seeds --docs ../shared/graph-docs --docs ../shared/graph-docs-base"
+    assert stale == [], (
+        "run: graph-conformance derive --docs ../shared/seeds --docs ../shared/graph-docs --docs ../shared/graph-docs-base"
+        " --metadata ../shared/graph-metadata/beta.xml --metadata ../shared/graph-metadata/v1.0.xml"
+    )
 
 
-def test_derivation_does_not_depend_on_page_order(pages: list[Any], derived: derivation.Derived) -> None:
-    again = derivation.derive(list(reversed(pages)))
+def test_derivation_does_not_depend_on_page_order(
+    pages: list[Any], models: list[Any], derived: derivation.Derived
+) -> None:
+    again = derivation.derive(list(reversed(pages)), models)
     assert {k: derivation.to_json_text(v) for k, v in again.files.items()} == {
         k: derivation.to_json_text(v) for k, v in derived.files.items()
     }
@@ -82,9 +87,18 @@ def test_every_property_and_type_agrees_with_contract_notes(committed: SchemaSet
 
 # Where the versions differ (CONTRACT-NOTES §2.1, §2.4): what each version's tables give.
 VERSION_SPECIFIC = {
-    ("beta", "qrCodePinAuthenticationMethod"): {"id", "lastUsedDateTime", "pin", "standardQRCode", "temporaryQRCode"},
+    # beta's base page lacks createdDateTime, the metadata's authenticationMethod declares it
+    ("beta", "qrCodePinAuthenticationMethod"): {
+        "id",
+        "createdDateTime",
+        "lastUsedDateTime",
+        "pin",
+        "standardQRCode",
+        "temporaryQRCode",
+    },
     ("v1.0", "qrCodePinAuthenticationMethod"): {"id", "createdDateTime", "pin", "standardQRCode", "temporaryQRCode"},
-    ("beta", "qrPin"): {"code", "createdDateTime", "forceChangePinNextSignIn", "updatedDateTime"},
+    # beta's page names no base; the metadata's is entity, whose id the beta example shows
+    ("beta", "qrPin"): {"id", "code", "createdDateTime", "forceChangePinNextSignIn", "updatedDateTime"},
     ("v1.0", "qrPin"): {"id", "code", "createdDateTime", "forceChangePinNextSignIn", "updatedDateTime"},
 }
 
@@ -125,8 +139,22 @@ def test_example_only_properties_are_kept_untyped(committed: SchemaSet) -> None:
     }
 
 
-def test_nothing_is_required_because_every_response_example_is_truncated(committed: SchemaSet) -> None:
-    assert all(committed.schema(v, t)["required"] == [] for v in VERSIONS for t in derivation.TYPES)
+REQUIRED = {  # what the metadata says is never null, less what a response example omits
+    ("beta", "excludeTarget"): [],  # beta's policy GET example shows a target without id or targetType
+    ("v1.0", "excludeTarget"): ["id", "targetType"],
+    ("beta", "qrPin"): ["code"],  # id: the reset examples omit it
+    ("v1.0", "qrPin"): ["code"],
+    **{(v, "authenticationMethodTarget"): ["id", "isRegistrationRequired", "targetType"] for v in VERSIONS},
+    **{(v, "qrCodeImageDetails"): [] for v in VERSIONS},
+    **{(v, t): ["id"] for v in VERSIONS for t in ("qrCode", "qrCodePinAuthenticationMethod")},
+    **{(v, "qrCodePinAuthenticationMethodConfiguration"): ["id"] for v in VERSIONS},
+}
+
+
+def test_what_the_metadata_never_leaves_null_is_required_unless_an_example_omits_it(committed: SchemaSet) -> None:
+    assert {(v, t): committed.schema(v, t)["required"] for v in VERSIONS for t in derivation.TYPES} == REQUIRED
+    pin = committed.schema("v1.0", "qrPin")
+    assert pin["x-required-provenance"] == {"code": [{"line": 91, "page": "graph-metadata/v1.0.xml"}]}
 
 
 def test_only_complete_examples_make_properties_required(tmp_path: Path) -> None:
@@ -218,7 +246,7 @@ GRAPH_DATES = [
 @pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize("value", GRAPH_DATES)
 def test_graph_date_forms_are_accepted(committed: SchemaSet, version: str, value: str) -> None:
-    assert committed.errors(version, "qrCode", {"startDateTime": value, "expireDateTime": value}) == []
+    assert committed.errors(version, "qrCode", {"id": "a", "startDateTime": value, "expireDateTime": value}) == []
 
 
 VALID_IMAGE = {
@@ -287,6 +315,9 @@ VALID_IMAGE = {
 def test_wrong_payloads_are_rejected(
     committed: SchemaSet, version: str, type_name: str, payload: Any, where: list[str], message: str
 ) -> None:
+    if isinstance(payload, dict):  # the required members, so only the wrong one is reported
+        fillers = {"id": "an-id", "code": None, "isRegistrationRequired": False, "targetType": "group"}
+        payload = {**{r: fillers[r] for r in committed.schema(version, type_name)["required"]}, **payload}
     errors = committed.errors(version, type_name, payload)
     assert [list(e.absolute_path) for e in errors] == [where]
     assert message in errors[0].message

@@ -16,7 +16,7 @@ import pytest
 from conformance import contract
 from conformance import derive as derivation
 from conformance.errors import UsageError
-from tests.helpers import COMMITTED, DOC_DIRS, graph_conformance
+from tests.helpers import COMMITTED, DOC_DIRS, METADATA, graph_conformance
 
 MANIFEST = ".graph-conformance-manifest"
 
@@ -147,7 +147,7 @@ def test_the_command_refuses_a_project_folder_with_exit_2_and_writes_nothing(tmp
     (project / "tsconfig.json").write_text('{"compilerOptions": {}}')
     (project / "src" / "index.ts").write_text("export {};\n")
     before = snapshot(project)
-    docs = [a for d in DOC_DIRS for a in ("--docs", str(d))]
+    docs = [a for d in DOC_DIRS for a in ("--docs", str(d))] + [a for m in METADATA for a in ("--metadata", str(m))]
     result = graph_conformance("derive", *docs, "--out", project)
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr.splitlines() == [

@@ -128,15 +128,16 @@ def test_target_collections_hold_typed_items_and_are_never_null(committed: Schem
     target = committed.schema(version, "authenticationMethodTarget")
     assert target["$defs"]["authenticationMethodTargetType"]["enum"][:2] == ["group", "unknownFutureValue"]
     assert target["x-base-type"]["type"] == "microsoft.graph.entity"
-    good = {"includeTargets": [{"id": "all_users", "targetType": "group", "isRegistrationRequired": False}]}
+    target = {"id": "all_users", "targetType": "group", "isRegistrationRequired": False}
+    good = {"id": "QRCodePin", "includeTargets": [target]}
     assert committed.errors(version, "qrCodePinAuthenticationMethodConfiguration", good) == []
     for wrong, where in (
         ({"includeTargets": None}, ["includeTargets"]),
         ({"excludeTargets": None}, ["excludeTargets"]),
-        ({"includeTargets": [{"targetType": "everyone"}]}, ["includeTargets", 0, "targetType"]),
-        ({"excludeTargets": [{"id": 7}]}, ["excludeTargets", 0, "id"]),
+        ({"includeTargets": [{**target, "targetType": "everyone"}]}, ["includeTargets", 0, "targetType"]),
+        ({"excludeTargets": [{"id": 7, "targetType": "group"}]}, ["excludeTargets", 0, "id"]),
     ):
-        errors = committed.errors(version, "qrCodePinAuthenticationMethodConfiguration", wrong)
+        errors = committed.errors(version, "qrCodePinAuthenticationMethodConfiguration", {"id": "QRCodePin", **wrong})
         assert [list(e.absolute_path) for e in errors] == [where], wrong
 
 
@@ -155,6 +156,7 @@ def test_the_base_type_is_recorded_with_its_lines(committed: SchemaSet) -> None:
         "x-provenance": [
             {"line": 21, "page": "graph-docs/beta/resources/qrcodepinauthenticationmethod.md"},
             {"line": 51, "page": "graph-docs/beta/resources/qrcodepinauthenticationmethod.md"},
+            {"line": 184, "page": "graph-metadata/beta.xml"},
             {"line": 15, "page": "seeds/003_8897495a389f4de1.txt"},
         ],
     }
@@ -167,8 +169,9 @@ def test_every_writing_operation_has_a_request_type_or_says_why_not(committed: S
             if op["method"] in ("PUT", "PATCH", "POST"):
                 assert op["request_types"] or op["request_notes"], f"{version} {key}"
             if op["request_notes"]:
-                for note in op["request_notes"]:
-                    assert note["page"] in op["pages"] and note["line"] > 0
+                for note in op["request_notes"]:  # a page of the operation, or the metadata's action
+                    assert note["page"] in op["pages"] or note["page"].startswith("graph-metadata/"), note
+                    assert note["line"] > 0
     beta = committed.documents["beta/operations.json"]["operations"]
     v1 = committed.documents["v1.0/operations.json"]["operations"]
     assert beta["PATCH /users/{id}/authentication/qrCodePinMethod/pin"]["request_types"] == ["qrPin"]

@@ -1,8 +1,9 @@
 """What the sources say, per API version, each fact with the page and line that says it.
 
-A source fills a :class:`Facts` (today the doc pages: :mod:`conformance.derive.pages`); the
-documents are built from the facts alone and never read a page, so another source can fill the same
-facts beside the pages.
+Two sources fill a :class:`Facts`: the doc pages (:mod:`conformance.derive.pages`) and Microsoft's
+CSDL metadata (:mod:`conformance.derive.metadata`); a metadata fact cites its file and line the way
+a page fact cites its page, and :attr:`Facts.metadata_files` tells the two apart. The documents are
+built from the facts alone and never read a source.
 """
 
 from __future__ import annotations
@@ -47,6 +48,12 @@ class PropertyFact:
     collection: bool
     page: str
     line: int
+    nullable: bool | None = None  # as the source states it: the metadata always does, a page never
+
+    @property
+    def from_metadata(self) -> bool:
+        """Whether the metadata gives this fact (only the metadata states nullability)."""
+        return self.nullable is not None
 
 
 @dataclass
@@ -57,7 +64,11 @@ class TypeFacts:
     properties: dict[str, list[PropertyFact]] = field(default_factory=lambda: defaultdict(list))
     odata_forms: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     seen: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    shown_null: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     complete_examples: list[set[str]] = field(default_factory=list)
+    answers: list[tuple[set[str], dict[str, Any]]] = field(
+        default_factory=list
+    )  # every response example: members, source
     key_property: str | None = None
     sources: list[dict[str, Any]] = field(default_factory=list)
     base_types: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
@@ -84,6 +95,7 @@ class OperationFacts:
     response_types: set[str] = field(default_factory=set)
     pages: set[str] = field(default_factory=set)
     published: bool = False
+    metadata: list[dict[str, Any]] = field(default_factory=list)  # where the metadata gives it (a bound action)
 
 
 @dataclass
@@ -91,6 +103,9 @@ class Facts:
     """Everything the sources say, per API version; ``examples`` are the response bodies to validate.
 
     ``types`` holds every type a source describes (the :data:`TYPES` always), base types included.
+    ``capabilities``: the verbs the metadata's capability annotations allow, by canonical path;
+    ``navigation``: the metadata's paths reached by navigation, canonical path -> (type, source);
+    ``metadata_files``: the display path of each version's metadata file (its facts cite it).
     """
 
     types: dict[Version, dict[str, TypeFacts]] = field(
@@ -104,3 +119,15 @@ class Facts:
     )
     errors: dict[Version, list[dict[str, Any]]] = field(default_factory=lambda: {v: [] for v in ALL_VERSIONS})
     examples: list[dict[str, Any]] = field(default_factory=list)
+    capabilities: dict[Version, dict[str, dict[str, list[dict[str, Any]]]]] = field(
+        default_factory=lambda: {v: {} for v in ALL_VERSIONS}
+    )
+    navigation: dict[Version, dict[str, tuple[str, dict[str, Any]]]] = field(
+        default_factory=lambda: {v: {} for v in ALL_VERSIONS}
+    )
+    metadata_files: dict[Version, str] = field(default_factory=dict)
+
+    def from_metadata(self, cited: dict[str, Any] | PropertyFact) -> bool:
+        """Whether a fact (a source entry or a property fact) comes from a metadata file."""
+        page = cited.page if isinstance(cited, PropertyFact) else cited.get("page")
+        return page in self.metadata_files.values()

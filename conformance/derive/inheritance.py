@@ -7,6 +7,7 @@ gives it; the type's own declaration is not looked up here (it always wins, see 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from conformance.derive.facts import PropertyFact, TypeFacts
@@ -50,3 +51,14 @@ def inherited_key(types: dict[str, TypeFacts], name: str) -> str | None:
         if candidate in types and types[candidate].key_property:
             return types[candidate].key_property
     return None
+
+
+def declared(
+    types: dict[str, TypeFacts], name: str, prop: str, keep: Callable[[PropertyFact], bool]
+) -> list[PropertyFact]:
+    """The facts ``keep`` selects that declare ``prop``: the type's own, else the nearest base's that has any."""
+    for candidate in [name, *base_chain(types, name)]:
+        chosen = [f for f in types[candidate].properties.get(prop, []) if keep(f)] if candidate in types else []
+        if chosen:
+            return chosen
+    return []

@@ -26,6 +26,7 @@ _PAGE_SUFFIXES = (".md", ".txt")
 _WRITES = ("PUT", "PATCH", "POST")
 _POSSIBLE_VALUES = re.compile(r"possible values are:?(.*)", re.IGNORECASE)
 _BACKTICKED = re.compile(r"`([A-Za-z][A-Za-z0-9]*)`")
+_NULL = re.compile(r"\bnull\b", re.IGNORECASE)  # a description saying the property can read null
 
 
 def load_pages(doc_dirs: list[Path]) -> list[Page]:
@@ -113,6 +114,8 @@ def _read_types(pages: list[Page], facts: Facts) -> None:
                     name = cells[0].replace("*", "").strip()
                     type_facts.properties[name].append(PropertyFact(graph_type, collection, page.path, line))
                     description = cells[2] if len(cells) > 2 else ""
+                    if _NULL.search(description):
+                        type_facts.shown_null[name].append(source(page.path, line))
                     values = _POSSIBLE_VALUES.search(description)
                     if values and graph_type not in SCALARS:
                         members = tuple(_BACKTICKED.findall(values.group(1)))
@@ -136,11 +139,13 @@ def _example_type(page: Page, example: HttpExample) -> str | None:
 
 
 def _walk_example(
-    types: dict[str, TypeFacts], type_name: str, value: Any, page: str, line: int, complete: bool
+    types: dict[str, TypeFacts], type_name: str, value: Any, page: str, line: int, complete: bool, answer: bool
 ) -> None:
     facts = types.get(type_name)
     if facts is None or not isinstance(value, dict):
         return
+    if answer:
+        facts.answers.append((set(value), source(page, line)))
     if complete:
         facts.complete_examples.append(set(value))
     for key, item in value.items():
@@ -151,10 +156,12 @@ def _walk_example(
         if "@" in key:
             continue  # instance annotations such as includeTargets@odata.context
         facts.seen[key].append(source(page, line))
+        if item is None:
+            facts.shown_null[key].append(source(page, line))
         for fact in facts.properties.get(key, []):
             if fact.graph_type in types:
                 for element in item if isinstance(item, list) else [item]:
-                    _walk_example(types, fact.graph_type, element, page, line, complete)
+                    _walk_example(types, fact.graph_type, element, page, line, complete, answer)
                 break
 
 
@@ -174,7 +181,8 @@ def _read_examples(pages: list[Page], facts: Facts) -> None:
                 and page.form != "rendered"
                 and example.annotation.get("truncated") is not True
             )
-            _walk_example(facts.types[page.version], type_name, example.body, page.path, line, complete)
+            answer = example.kind == "response"
+            _walk_example(facts.types[page.version], type_name, example.body, page.path, line, complete, answer)
             if example.kind == "response":
                 facts.examples.append(
                     {

@@ -1,10 +1,13 @@
 """Type facts → one JSON Schema (draft 2020-12) per type, with the enums it uses as ``$defs``.
 
 A type has its own properties and those its bases declare (:mod:`conformance.derive.inheritance`;
-its own declaration wins, and an inherited one names its base in ``x-inherited-from``). A property
-typed by its sources is nullable unless it is the type's key or a collection (OData: a collection is
-an array, never null); one the sources type in more than one way accepts any of those types; one
-only examples show is kept, untyped. Only properties every complete example carries are required.
+its own declaration wins, and an inherited one names its base in ``x-inherited-from``); the pages
+and the metadata each give theirs, and the schema takes what either allows. A property is nullable
+unless it is the type's key or a collection (OData: a collection is an array, never null) or only
+the metadata types it, saying ``Nullable="false"`` (the pages' reading of a typed property is that
+it may be null); one the sources type in more than one way accepts any of those types; one only
+examples show is kept, untyped. Required: what every complete example carries, and what the metadata
+says is never null (keys included) unless a response example omits it (``x-required-provenance``).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from conformance.derive.facts import TYPES, EnumFacts, PropertyFact, TypeFacts, sorted_sources, source
-from conformance.derive.inheritance import inherited_key, inherited_properties
+from conformance.derive.inheritance import declared, inherited_key, inherited_properties
 
 SCHEMA_BASE = "https://graph-conformance.invalid/schemas"
 _INT32 = {"minimum": -(2**31), "maximum": 2**31 - 1}
@@ -46,9 +49,14 @@ def type_document(
     key = inherited_key(types, name)
     properties: dict[str, Any] = {}
     used_enums: set[str] = set()
+    never_null: dict[str, list[dict[str, Any]]] = {}
     for prop in sorted(set(facts.properties) | set(inherited)):
-        given = facts.properties.get(prop) or list(inherited[prop].facts)
-        nullable = prop != key and not all(f.collection for f in given)
+        from_pages = declared(types, name, prop, lambda f: not f.from_metadata)
+        from_metadata = declared(types, name, prop, lambda f: f.from_metadata)
+        given = from_pages + from_metadata
+        if from_metadata and not any(f.nullable for f in from_metadata):
+            never_null[prop] = [source(f.page, f.line) for f in from_metadata]
+        nullable = prop != key and not all(f.collection for f in given) and (bool(from_pages) or prop not in never_null)
         properties[prop] = _property_schema(given, set(enums), nullable)
         if prop not in facts.properties:
             properties[prop]["x-inherited-from"] = f"microsoft.graph.{inherited[prop].base}"
@@ -63,7 +71,9 @@ def type_document(
             "enum": forms,
             "x-provenance": sorted_sources(s for f in forms for s in facts.odata_forms[f]),
         }
-    required = sorted(set.intersection(*facts.complete_examples)) if facts.complete_examples else []
+    shown = set.intersection(*facts.complete_examples) if facts.complete_examples else set()
+    kept = {p: never_null[p] for p in never_null if all(p in members for members, _ in facts.answers)}
+    required = sorted(shown | set(kept))
     document: dict[str, Any] = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"{SCHEMA_BASE}/{version}/{facts.name}.json",
@@ -76,6 +86,8 @@ def type_document(
         "x-key-property": key,
         "x-sources": sorted_sources(facts.sources),
     }
+    if kept:
+        document["x-required-provenance"] = {p: sorted_sources(kept[p]) for p in sorted(kept)}
     bases = [
         {"type": f"microsoft.graph.{base}", "x-provenance": sorted_sources(facts.base_types[base])}
         for base in sorted(facts.base_types)
