@@ -129,6 +129,7 @@ def _derive(args: argparse.Namespace) -> int:
 
     from conformance import contract
     from conformance import derive as derivation
+    from conformance.derive.disagreements import listing
     from conformance.drift import differences
 
     if args.against and not args.check:
@@ -165,6 +166,11 @@ def _derive(args: argparse.Namespace) -> int:
         f"derived {len(written)} files into {out} from {read} ({repairs} repairs recorded, "
         f"{conflicts} conflicts recorded)"
     )
+    between = listing(derived.files["conflicts.json"]["conflicts"])
+    if between:
+        print(f"where the pages and the metadata disagree ({len(between)}; both readings in conflicts.json):")
+        for line in between:
+            print(f"  {line}")
     return 0
 
 

@@ -52,6 +52,13 @@ def test_derive_out_reproduces_the_committed_schemas_byte_for_byte(tmp_path: Pat
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"derived {len(DERIVED_FILES)} files into ")
     assert same_tree(tmp_path / "derived", COMMITTED) == []
+    # every doc-vs-metadata conflict is listed, each with the pages' and the metadata's reading and citations
+    between = [c for c in CONFLICTS if c["kind"] == "doc-vs-metadata"]
+    listed = result.stdout.splitlines()[2:]
+    assert between and len(listed) == len(between)
+    for conflict, line in zip(between, listed, strict=True):
+        assert line.startswith(f"  {conflict['version']} {conflict['topic']} {conflict['subject']}: pages: ")
+        assert " | metadata: " in line and "graph-metadata/" in line
 
 
 def test_derive_out_removes_files_the_docs_no_longer_derive(tmp_path: Path) -> None:

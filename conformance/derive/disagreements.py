@@ -196,3 +196,19 @@ def _paths(version: Version, facts: Facts) -> Iterator[dict[str, Any]]:
             (f"documents operations on or below it ({operations})", unreached[missing]),
             ("no containment navigation property reaches it", parents[missing]),
         )
+
+
+def listing(conflicts: list[dict[str, Any]]) -> list[str]:
+    """The ``doc-vs-metadata`` conflicts as lines: version, topic, subject, then each source's reading
+    with its first citations (``+N`` when it has more)."""
+
+    def reading(alternative: dict[str, Any]) -> str:
+        cited = [f"{s['page']}:{s['line']}" for s in alternative["sources"]]
+        more = f" +{len(cited) - 2}" if len(cited) > 2 else ""
+        return f"{alternative['source']}: {alternative['reading']} ({', '.join(cited[:2])}{more})"
+
+    return [
+        f"{c['version']} {c['topic']} {c['subject']}: " + " | ".join(reading(a) for a in c["alternatives"])
+        for c in conflicts
+        if c.get("kind") == "doc-vs-metadata"
+    ]
