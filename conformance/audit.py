@@ -223,15 +223,16 @@ def _compare_properties(
             )
             continue
         label, nullable = documented[prop_name]
+        metadata_nullable = prop.nullable and not prop.collection  # OData: a collection is never null
         if label != metadata_label:
             yield Finding(
                 version, subject, DIFFERS, f"the contract says {label}, the metadata {metadata_label} ({where})"
             )
-        if not nullable and prop.nullable:
+        if not nullable and metadata_nullable:
             yield Finding(
                 version, subject, DIFFERS, f"the contract requires a value, the metadata allows null ({where})"
             )
-        elif nullable and not prop.nullable:
+        elif nullable and not metadata_nullable:
             yield Finding(
                 version, subject, STRICTER, f'the contract allows null, the metadata says Nullable="false" ({where})'
             )

@@ -203,7 +203,7 @@ CONTRACT = {
             "size": {"type": ["integer", "null"], "x-graph-type": "Int32"},
             "when": {"type": ["string", "null"], "format": "date-time", "x-graph-type": "DateTimeOffset"},
             "tags": {
-                "type": ["array", "null"],
+                "type": "array",  # a collection: never null, as derive writes it
                 "items": {"type": "object"},
                 "x-graph-type": "excludeTarget collection",
             },
@@ -249,6 +249,7 @@ def test_each_kind_of_difference_is_found() -> None:
         "thing.id: differs: the contract requires a value, the metadata allows null (line 1)",
         "thing.size: differs: the contract says integer, the metadata string (line 1)",
         "thing.tags: differs: the contract says array of excludeTarget, the metadata excludeTarget (line 1)",
+        "thing.tags: differs: the contract requires a value, the metadata allows null (line 1)",
         "thing.when: differs: in the contract (string/date-time), not in the metadata",
         "authentication.qrCodePinMethod: agrees: navigates to qrCodePinAuthenticationMethod (line 1)",
     ]
@@ -292,3 +293,14 @@ def test_a_base_chain_deeper_than_the_pass_limit_is_refused() -> None:
     with pytest.raises(InputError) as refused:
         audit.read_needed([document], lambda: [document], "deep.xml", CONTRACT, "beta")
     assert str(refused.value) == "deep.xml: $metadata refused: base types chained more than 8 deep"
+
+
+def test_a_collection_is_never_null_so_a_contract_array_without_null_agrees_with_it() -> None:
+    model = model_of(
+        '<EntityType Name="thing"><Property Name="id" Type="Edm.String" Nullable="false"/>'
+        '<Property Name="size" Type="Edm.Int32"/><Property Name="when" Type="Edm.DateTimeOffset"/>'
+        '<Property Name="tags" Type="Collection(graph.excludeTarget)"/></EntityType>' + AUTHENTICATION
+    )
+    found = [f.text() for f in audit.audit(model, CONTRACT, "beta")]
+    assert found[0] == "thing: agrees: present (EntityType, line 1); 4 of the contract's 4 properties agree"
+    assert not any(line.startswith("thing.tags") for line in found)  # no "metadata allows null" for a collection
