@@ -29,6 +29,7 @@ from conformance.schemas import SchemaSet
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from tests.helpers import REPLAY_CATALOGUE  # noqa: E402
 from tests.mutants import NO_METHOD_USER  # noqa: E402
 
 
@@ -73,18 +74,7 @@ def main(rounds: int) -> None:
 def _replay_seconds() -> float:
     started = time.perf_counter()
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "conformance",
-            "run",
-            "--base-url",
-            "http://localhost:1",
-            "--record-mode",
-            "none",
-            "--cassette-dir",
-            str(REPO / "cassettes"),
-        ],
+        [sys.executable, "-m", "conformance", *REPLAY_CATALOGUE],
         check=True,
         capture_output=True,
         cwd="/tmp",

@@ -34,6 +34,10 @@ DOC_PAGES = sorted(
 )
 
 
+# the whole catalogue replayed from the committed cassettes, offline (a dead base URL; the network is blocked)
+REPLAY_CATALOGUE = ("run", "--base-url", "http://localhost:1", "--record-mode", "none", "--cassette-dir", str(CASSETTES))
+
+
 def case_count(*paths: Path) -> int:
     """How many cases (scenario x version) the scenario files under ``paths`` make."""
     return sum(len(s.versions) for s in load_scenarios(list(paths)))

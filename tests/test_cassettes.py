@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from conformance.scenarios import CATALOGUE, load_scenarios
-from tests.helpers import CASSETTES, graph_conformance
+from tests.helpers import CASSETTES, REPLAY_CATALOGUE, graph_conformance
 
 # the patterns the project's before-stop hook uses to spot a secret in a cassette
 SECRET = re.compile(
@@ -27,17 +27,7 @@ def test_the_committed_cassettes_hold_no_secret() -> None:
 
 def test_the_catalogue_replays_offline_from_the_committed_cassettes(tmp_path) -> None:  # type: ignore[no-untyped-def]
     # the user-facing command: with --record-mode none it also blocks the network
-    result = graph_conformance(
-        "run",
-        "--base-url",
-        "http://localhost:1",
-        "--record-mode",
-        "none",
-        "--cassette-dir",
-        CASSETTES,
-        cwd=tmp_path,
-        timeout=300,
-    )
+    result = graph_conformance(*REPLAY_CATALOGUE, cwd=tmp_path, timeout=300)
     scenarios = load_scenarios([CATALOGUE])
     cases = sum(len(s.versions) for s in scenarios)
     # recorded against an empty mock: the reads of an existing method found none, and say so
