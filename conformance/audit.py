@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from conformance import csdl
-from conformance.contract import type_names
+from conformance.contract import allows_null, type_names
 from conformance.csdl import CsdlModel, CsdlProperty, CsdlType
 from conformance.errors import InputError
 
@@ -135,14 +135,6 @@ def _schema_label(schema: Mapping[str, Any]) -> str:
     if kind == "string" and "format" in schema:
         return f"string/{schema['format']}"
     return str(kind)
-
-
-def allows_null(schema: Mapping[str, Any]) -> bool:
-    """Whether a property schema admits ``null``."""
-    kinds = schema.get("type")
-    if kinds == "null" or (isinstance(kinds, list) and "null" in kinds):
-        return True
-    return any(isinstance(b, dict) and allows_null(b) for b in schema.get("anyOf", []))
 
 
 def contract_properties(schema: Mapping[str, Any]) -> dict[str, tuple[str, bool]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -43,3 +44,11 @@ def digest(root: Path) -> str:
         h.update(path.relative_to(root).as_posix().encode())
         h.update(path.read_bytes())
     return h.hexdigest()[:12]
+
+
+def allows_null(schema: Mapping[str, Any]) -> bool:
+    """Whether a property schema of the contract admits ``null`` (``type`` lists it, or an ``anyOf`` branch does)."""
+    kinds = schema.get("type")
+    if kinds == "null" or (isinstance(kinds, list) and "null" in kinds):
+        return True
+    return any(isinstance(b, dict) and allows_null(b) for b in schema.get("anyOf", []))

@@ -14,19 +14,12 @@ from collections.abc import Mapping
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from conformance.contract import type_names
+from conformance.contract import allows_null, type_names
 
 ENVELOPE = "graphError"
 NAMESPACE = "microsoft.graph"
 _EDMX = "http://docs.oasis-open.org/odata/ns/edmx"
 _EDM = "http://docs.oasis-open.org/odata/ns/edm"
-
-
-def _nullable(schema: Mapping[str, Any]) -> bool:
-    kinds = schema.get("type")
-    if kinds == "null" or (isinstance(kinds, list) and "null" in kinds):
-        return True
-    return any(isinstance(b, dict) and _nullable(b) for b in schema.get("anyOf", []))
 
 
 def _qualified(name: str) -> str:
@@ -49,7 +42,7 @@ def _member(name: str, prop: Mapping[str, Any], entities: set[str]) -> str | Non
     inner = graph_type.removesuffix(" collection").removeprefix("Collection(").removesuffix(")")
     written = f"Collection({_qualified(inner)})" if collection else _qualified(inner)
     attributes = {"Name": name, "Type": written}
-    if not _nullable(prop):
+    if not allows_null(prop):
         attributes["Nullable"] = "false"
     if inner in entities:
         return _element("NavigationProperty", {**attributes, "ContainsTarget": "true"})
