@@ -126,6 +126,14 @@ CASE_HEAD = dedent(
     versions: [beta]
     """
 )
+MINIMAL_HEAD = dedent(
+    """\
+    id: x
+    title: t
+    docs: [a.md]
+    versions: [beta]
+    """
+)  # the least a scenario file needs before its steps
 QR = {"id": "q1", "startDateTime": "2026-01-01T00:00:00Z", "expireDateTime": "2026-06-01T00:00:00Z", "image": None}
 GET_QR = dedent(
     """\

@@ -17,7 +17,7 @@ from conformance import contract
 from conformance.errors import ScenarioError
 from conformance.scenarios import Context, duration, fill, load_scenarios, parse_scenario
 from conformance.scenarios.model import SCHEMA_PATH, scenario_schema
-from tests.helpers import FIXTURES
+from tests.helpers import FIXTURES, MINIMAL_HEAD
 
 MALFORMED = FIXTURES / "malformed"
 EXPECTED = json.loads((MALFORMED / "expected.json").read_text())
@@ -254,14 +254,6 @@ def test_patterns_beyond_the_corpus_give_their_friendly_message(text: str, probl
     assert parse_scenario(text, "x.yaml") == (None, [problem])
 
 
-ODD_HEAD = textwrap.dedent(
-    """\
-    id: x
-    title: t
-    docs: [a.md]
-    versions: [beta]
-    """
-)
 
 
 @pytest.mark.parametrize(
@@ -290,7 +282,7 @@ ODD_HEAD = textwrap.dedent(
     ],
 )
 def test_bad_paths_and_huge_offsets_are_load_time_problems(steps: str, message: str) -> None:
-    scenario, problems = parse_scenario(ODD_HEAD + "steps:\n" + textwrap.indent(textwrap.dedent(steps), "  "), "x.yaml")
+    scenario, problems = parse_scenario(MINIMAL_HEAD + "steps:\n" + textwrap.indent(textwrap.dedent(steps), "  "), "x.yaml")
     assert (scenario, problems) == (None, [message])
 
 
@@ -325,5 +317,5 @@ def test_bad_paths_and_huge_offsets_are_load_time_problems(steps: str, message: 
     ],
 )
 def test_odd_yaml_keys_and_aliases_are_problems_not_crashes(rest: str, message: str) -> None:
-    scenario, problems = parse_scenario(ODD_HEAD + textwrap.dedent(rest), "x.yaml")
+    scenario, problems = parse_scenario(MINIMAL_HEAD + textwrap.dedent(rest), "x.yaml")
     assert scenario is None and problems[0].startswith(message)

@@ -16,7 +16,7 @@ from conformance.config import is_loopback_host, resolve, target_host
 from conformance.errors import UsageError
 from conformance.guard import refusal, write_scope
 from conformance.scenarios import CATALOGUE, load_scenarios, parse_scenario
-from tests.helpers import graph_conformance
+from tests.helpers import MINIMAL_HEAD, graph_conformance
 
 LIVE = [
     "https://graph.microsoft.com",
@@ -61,16 +61,7 @@ def test_loopback_targets_may_be_written(url: str) -> None:
     assert settings.is_loopback and settings.write_refusal() is None
 
 
-WRITES_HEAD = dedent(
-    """\
-    id: x
-    title: t
-    docs: [a.md]
-    versions: [beta]
-    writes: true
-    steps:
-    """
-)
+WRITES_HEAD = MINIMAL_HEAD + "writes: true\nsteps:\n"
 
 
 def scenario(*steps: str) -> object:
