@@ -117,6 +117,19 @@ def members(key: str, new: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return lambda body: walk(body, lambda k, v: new(v) if k == key else v)
 
 
+def without(key: str) -> Callable[[Any], Any]:
+    """A body change that drops every ``key`` member."""
+
+    def drop(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: drop(v) for k, v in value.items() if k != key}
+        if isinstance(value, list):
+            return [drop(v) for v in value]
+        return value
+
+    return drop
+
+
 def dates(new: Callable[[str], str]) -> Callable[[Any], Any]:
     """A body change that passes every ``...DateTime`` string through ``new``."""
     return lambda body: walk(body, lambda k, v: new(v) if k.endswith("DateTime") and isinstance(v, str) else v)
@@ -385,6 +398,19 @@ BROKEN = [
         "v1.0 policy update answers 204",
         "documented status",
         rewritten(lambda m, p, s, b: (204, None) if m == "PATCH" and "/v1.0/policies" in p and s == 200 else (s, b)),
+    ),
+]
+
+# what the metadata source adds to the contract: keys and never-null members present, collections never null
+# and typed (the derived schemas' required, non-null arrays and typed items)
+BROKEN += [
+    Variant("answers without their key", "documented-formats", rewritten(on_all(without("id")))),
+    Variant("reads omit the PIN's code", "documented-formats", rewritten(on_reads(without("code")))),
+    Variant("policy targets null", "documented-formats", rewritten(on_all(members("includeTargets", lambda v: None)))),
+    Variant(
+        "policy targets of an undocumented kind",
+        "documented-formats",
+        rewritten(on_all(members("targetType", lambda v: "everyone"))),
     ),
 ]
 
