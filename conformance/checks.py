@@ -2,8 +2,10 @@
 
 Checks are generators: a step's expectations are all checked, and every failure is reported as a
 typed :class:`~conformance.findings.Violation`, with the JSON path, what was expected, what came,
-and the doc page that says so. Properties the derived schemas do not mention are drift notes, not
-failures.
+and the doc page that says so, once (a step never reports the same place and expectation twice;
+``error:`` checks the error envelope, so ``schema: graphError`` beside it adds nothing). Of an
+expectation's alternatives the one whose statuses hold the answer's is checked. Properties the
+derived schemas do not mention are drift notes, not failures.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ from typing import Any
 from conformance import jsonpath, scrub
 from conformance.findings import Note, NoteKind, Violation, ViolationKind
 from conformance.scenarios import Context, Step, duration, fill
+from conformance.scenarios.model import OPERAND_KINDS, Assertion, Expect, Expectation, Span, alternatives
 from conformance.schemas import SchemaSet
 from conformance.times import read_time
 
 NOT_JSON = object()
+ERROR_SCHEMA = "graphError"  # Graph's error envelope, which ``error:`` checks itself
 
 
 @dataclass(frozen=True)
@@ -33,32 +37,66 @@ class Response:
     text: str = field(repr=False)  # as received: secrets not scrubbed
 
 
+def choose(expectation: Expectation, status: int) -> Expect | None:
+    """What an answer of ``status`` is checked against: a single expectation itself; of alternatives, the
+    first whose statuses hold ``status`` (one without a status holds every status), or None."""
+    if not isinstance(expectation, tuple):
+        return expectation
+    return next((e for e in expectation if not e.status or status in e.status), None)
+
+
 def check_step(
-    step: Step, response: Response, context: Context, schemas: SchemaSet, docs: tuple[str, ...]
+    step: Step,
+    response: Response,
+    context: Context,
+    schemas: SchemaSet,
+    docs: tuple[str, ...],
+    expectation: Expectation | None = None,
 ) -> Iterator[Violation | Note]:
-    """Every violation and note of one answer against one step's expectations, ``docs[0]`` cited by default."""
-    expect = step.expect
+    """Every violation and note of one answer against a step's expectation (``step.expect`` unless
+    given), ``docs[0]`` cited by default.
+
+    Of alternatives, the one whose statuses hold the answer's is checked in full; when none does, one
+    status violation lists every accepted status. A step never reports the same (where, expected) twice."""
+    expectation = step.expect if expectation is None else expectation
     doc = docs[0] if docs else None
-    if "status" in expect:
-        accepted = expect["status"] if isinstance(expect["status"], list) else [expect["status"]]
-        if response.status not in accepted:
-            wanted = " or ".join(str(s) for s in accepted)
-            yield Violation(
-                ViolationKind.STATUS, step.name, "status", wanted, f"{response.status}{_error_hint(response)}", doc
-            )
-    if "content_type" in expect:
+    chosen = choose(expectation, response.status)
+    if chosen is None:
+        accepted = [s for alternative in alternatives(expectation) for s in alternative.status]
+        wanted = " or ".join(str(s) for s in dict.fromkeys(accepted))
+        yield Violation(
+            ViolationKind.STATUS, step.name, "status", wanted, f"{response.status}{_error_hint(response)}", doc
+        )
+        return
+    seen: set[tuple[str, str]] = set()
+    for finding in _check(step, chosen, response, context, schemas, doc):
+        if isinstance(finding, Violation):
+            if (finding.where, finding.expected) in seen:
+                continue
+            seen.add((finding.where, finding.expected))
+        yield finding
+
+
+def _check(
+    step: Step, expect: Expect, response: Response, context: Context, schemas: SchemaSet, doc: str | None
+) -> Iterator[Violation | Note]:
+    if expect.status and response.status not in expect.status:
+        wanted = " or ".join(str(s) for s in expect.status)
+        yield Violation(
+            ViolationKind.STATUS, step.name, "status", wanted, f"{response.status}{_error_hint(response)}", doc
+        )
+    if expect.content_type is not None:
         media = response.content_type.split(";")[0].strip().lower()
-        if media != expect["content_type"].lower():
+        if media != expect.content_type.lower():
             yield Violation(
                 ViolationKind.CONTENT_TYPE,
                 step.name,
                 "content-type",
-                expect["content_type"],
+                expect.content_type,
                 media or "no Content-Type",
                 doc,
             )
-    needs_json = any(k in expect for k in ("schema", "body", "span", "error"))
-    if needs_json and (response.body is NOT_JSON or response.body is None):
+    if expect.needs_json and (response.body is NOT_JSON or response.body is None):
         got = (
             "an empty body"
             if response.body is None
@@ -66,13 +104,13 @@ def check_step(
         )
         yield Violation(ViolationKind.BODY, step.name, "$", "a JSON body", got, doc)
         return
-    if "schema" in expect:
-        yield from _schema(step, response.body, expect["schema"], context.version, schemas)
-    if "error" in expect:
-        yield from _error(step, response.body, expect["error"], context.version, schemas, doc)
-    for path, assertion in expect.get("body", {}).items():
-        yield from _assertion(step, response.body, path, assertion, context, doc)
-    for span in expect.get("span", []):
+    if expect.schema and not (expect.error_codes and expect.schema == ERROR_SCHEMA):  # error: checks the envelope
+        yield from _schema(step, response.body, expect.schema, context.version, schemas)
+    if expect.error_codes:
+        yield from _error(step, response.body, expect.error_codes, context.version, schemas, doc)
+    for assertion in expect.body:
+        yield from _assertion(step, response.body, assertion, context, doc)
+    for span in expect.span:
         yield from _span(step, response.body, span, doc)
 
 
@@ -92,9 +130,7 @@ def _schema(step: Step, body: Any, name: str, version: str, schemas: SchemaSet) 
     document = schemas.schema(version, name)
     for error in (leaf for top in schemas.errors(version, name, body) for leaf in _leaves(top)):
         for parts, expected, got in _described(error):
-            doc = (
-                _provenance(error.schema) or _provenance(_property_schema(document, parts)) or _first_source(document)
-            )
+            doc = _provenance(error.schema) or _provenance(_property_schema(document, parts)) or _first_source(document)
             yield Violation(ViolationKind.SCHEMA, step.name, jsonpath.format_path(parts), expected, got, doc)
     yield from _drift(step, body, document, version, schemas, [])
 
@@ -188,16 +224,15 @@ def _drift(
 
 
 def _error(
-    step: Step, body: Any, expected: dict[str, Any], version: str, schemas: SchemaSet, doc: str | None
+    step: Step, body: Any, codes: tuple[str, ...], version: str, schemas: SchemaSet, doc: str | None
 ) -> Iterator[Violation]:
-    for error in schemas.errors(version, "graphError", body):
+    for error in schemas.errors(version, ERROR_SCHEMA, body):
         for parts, wanted, got in _described(error):
             wanted = f"Graph's error envelope: {wanted}"
             yield Violation(ViolationKind.ERROR_ENVELOPE, step.name, jsonpath.format_path(parts), wanted, got, doc)
-    codes = expected["code"] if isinstance(expected["code"], list) else [expected["code"]]
     got = jsonpath.find(body, "$.error.code")
     if got is not jsonpath.MISSING and got not in codes:
-        documented = schemas.schema(version, "graphError")["properties"]["error"]["properties"]["code"].get(
+        documented = schemas.schema(version, ERROR_SCHEMA)["properties"]["error"]["properties"]["code"].get(
             "x-documented-codes", {}
         )
         sources = [s for c in codes for s in documented.get(c, [])]
@@ -208,14 +243,14 @@ def _error(
 
 
 def _assertion(
-    step: Step, body: Any, path: str, assertion: dict[str, Any], context: Context, doc: str | None
+    step: Step, body: Any, assertion: Assertion, context: Context, doc: str | None
 ) -> Iterator[Violation | Note]:
+    path, kind, operand = assertion.path, assertion.kind, assertion.operand
     value = jsonpath.find(body, path)
     parts = jsonpath.parse(path)
     key = next((p for p in reversed(parts) if isinstance(p, str)), None)
     got = "nothing (absent)" if value is jsonpath.MISSING else scrub.describe(value, key)
-    ((kind, operand),) = assertion.items()
-    if kind in ("equals", "one_of"):
+    if kind in OPERAND_KINDS:
         try:
             operand = fill(operand, context)
         except KeyError as missing:
@@ -228,7 +263,7 @@ def _assertion(
                 doc,
             )
             return
-    if scrub.is_placeholder(value) and kind in ("equals", "matches", "one_of", "hidden"):
+    if scrub.is_placeholder(value) and kind in ("equals", "not_equals", "matches", "one_of", "hidden"):
         yield Note(
             NoteKind.REDACTED,
             step.name,
@@ -246,6 +281,9 @@ def _assertion(
         ok, wanted = value is not jsonpath.MISSING and value is not None, "a value (not null)"
     elif kind == "equals":
         ok, wanted = _same(value, operand), scrub.describe(operand, key)
+    elif kind == "not_equals":
+        ok = value is not jsonpath.MISSING and not _same(value, operand)
+        wanted = f"a value other than {scrub.describe(operand, key)}"
     elif kind == "hidden":
         ok, wanted = value in (jsonpath.MISSING, None, ""), "no value shown (absent, null or an empty string)"
     elif kind == "between":
@@ -281,16 +319,16 @@ def _same(value: Any, target: Any) -> bool:
     )
 
 
-def _span(step: Step, body: Any, span: dict[str, str], doc: str | None) -> Iterator[Violation]:
-    start, end = read_time(jsonpath.find(body, span["from"])), read_time(jsonpath.find(body, span["to"]))
-    where = f"{span['to']} - {span['from']}"
+def _span(step: Step, body: Any, span: Span, doc: str | None) -> Iterator[Violation]:
+    start, end = read_time(jsonpath.find(body, span.start)), read_time(jsonpath.find(body, span.end))
+    where = f"{span.end} - {span.start}"
     if start is None or end is None or start.tzinfo is None or end.tzinfo is None:
-        shown = [jsonpath.find(body, span[side]) for side in ("from", "to")]
+        shown = [jsonpath.find(body, side) for side in (span.start, span.end)]
         got = " and ".join("nothing (absent)" if v is jsonpath.MISSING else scrub.describe(v) for v in shown)
         yield Violation(ViolationKind.SPAN, step.name, where, "two date-times with offsets", got, doc)
         return
     length = end - start
-    if "at_most" in span and length > duration(span["at_most"]):
-        yield Violation(ViolationKind.SPAN, step.name, where, f"at most {span['at_most']}", str(length), doc)
-    if "at_least" in span and length < duration(span["at_least"]):
-        yield Violation(ViolationKind.SPAN, step.name, where, f"at least {span['at_least']}", str(length), doc)
+    if span.at_most is not None and length > duration(span.at_most):
+        yield Violation(ViolationKind.SPAN, step.name, where, f"at most {span.at_most}", str(length), doc)
+    if span.at_least is not None and length < duration(span.at_least):
+        yield Violation(ViolationKind.SPAN, step.name, where, f"at least {span.at_least}", str(length), doc)

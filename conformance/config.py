@@ -29,6 +29,7 @@ MICROSOFT_GRAPH_HOSTS = (
     "microsoftgraph.chinacloudapi.cn",
 )
 DEFAULT_USER = "00000000-0000-4000-8000-00000000c0de"
+DEFAULT_USER_UPN = "frontline.worker@contoso.example"  # the loopback mock's userPrincipalName of DEFAULT_USER
 # against a loopback mock: a user nothing ever writes to, so reading its method answers 404
 DEFAULT_USER_WITHOUT_METHOD = "00000000-0000-4000-8000-0000000000de"
 DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
@@ -88,6 +89,15 @@ OPTIONS: tuple[Option, ...] = (
         ini=True,
         env="GRAPH_USER_WITHOUT_METHOD",
         run="--user-without-method",
+    ),
+    Option(
+        "user_upn",
+        "--graph-user-upn",
+        "the userPrincipalName of the user the scenarios act on, for the scenarios that address it by UPN "
+        f"(default against a loopback mock: {DEFAULT_USER_UPN})",
+        ini=True,
+        env="GRAPH_USER_UPN",
+        run="--user-upn",
     ),
     Option(
         "scenarios",
@@ -297,6 +307,7 @@ class Settings:
     versions: tuple[str, ...]
     user: str
     user_without_method: str | None
+    user_upn: str | None
     scenarios: tuple[Path, ...]
     auth: str
     token: str | None = field(repr=False)
@@ -538,6 +549,7 @@ def resolve(
         versions=ALL_VERSIONS if raw["api_version"] == "all" else (raw["api_version"],),
         user=raw["user"] or DEFAULT_USER,
         user_without_method=raw["user_without_method"],
+        user_upn=raw["user_upn"],
         scenarios=tuple(Path(p) for p in scenarios),
         auth=auth,
         token=raw["token"],
@@ -568,6 +580,8 @@ def resolve(
         )
     if settings.is_loopback and not settings.user_without_method:
         settings = replace(settings, user_without_method=DEFAULT_USER_WITHOUT_METHOD)
+    if settings.is_loopback and not settings.user_upn:
+        settings = replace(settings, user_upn=DEFAULT_USER_UPN)
     if settings.report is not None:
         check_writable_file(flags("report"), settings.report)
     if record_mode not in (None, "none"):

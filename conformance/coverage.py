@@ -9,15 +9,15 @@ status)`` when its method and path are the operation's and it accepts that statu
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from conformance.derive import canonical_path
+from conformance.rules import RULES_PATH, load_rules
 from conformance.scenarios import Scenario
 from conformance.statements import Statement
 from conformance.versions import ALL_VERSIONS
 
-RULES_PATH = Path(__file__).with_name("rules.yaml")
+__all__ = ["RULES_PATH", "Coverable", "compute", "load_rules", "table_lines"]
 
 
 @dataclass
@@ -27,14 +27,6 @@ class Coverable:
     kind: str  # "operation" or "rule"
     key: str
     covered_by: list[str] = field(default_factory=list)
-
-
-def load_rules(path: Path = RULES_PATH) -> dict[str, Any]:
-    """The rules the catalogue must cover (``rules.yaml``)."""
-    import yaml
-
-    rules: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return rules
 
 
 def compute(scenarios: list[Scenario], documents: dict[str, Any], rules: dict[str, Any]) -> list[Coverable]:
@@ -51,12 +43,10 @@ def compute(scenarios: list[Scenario], documents: dict[str, Any], rules: dict[st
                     if version not in scenario.versions:
                         continue
                     for step in scenario.steps:
-                        expected = step.expect.get("status")
-                        accepted = expected if isinstance(expected, list) else [expected]
                         if (
-                            step.request.method == op["method"]
+                            op["method"] in step.request.methods
                             and canonical_path(step.request.path) == op["canonical_path"]
-                            and int(status) in accepted
+                            and int(status) in step.statuses
                         ):
                             item.covered_by.append(f"{scenario.id}[{version}]")
                             break

@@ -52,7 +52,7 @@ def write_scope(scenario: Scenario) -> WriteScope:
     user = me = policy = False
     unknown: list[str] = []
     for step in (*scenario.given, *scenario.steps, *scenario.cleanup):
-        if step.request.method not in WRITE_METHODS:
+        if not step.request.writes:  # a list of verbs writes when any of them does
             continue
         segments = step.request.path.strip("/").split("/")
         head = segments[0].lower()

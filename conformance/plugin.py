@@ -228,14 +228,22 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("graph_case", params)
 
 
+# run variables a scenario may need, each given by the setting of the same name, and what it is
+RUN_VARIABLES = {
+    "user_without_method": "a user without a QR code + PIN method",
+    "user_upn": "the userPrincipalName of the user it acts on",
+}
+
+
 def _missing_requirement(settings: Settings, scenario: Scenario) -> str | None:
-    """Why a scenario that reads a setting-provided user cannot run, or None."""
-    from conformance.scenarios import template_names
+    """Why a scenario that uses a setting-provided run variable (derived from its templates) cannot run, or None."""
+    from conformance.scenarios import step_variables
 
     steps = (*scenario.given, *scenario.steps)
-    needs = {n for step in steps for n in template_names(step.request.path)}
-    if "user_without_method" in needs and not settings.user_without_method:
-        return f"it needs a user without a QR code + PIN method: give {flags('user_without_method')}"
+    needs = {name for step in steps for name in step_variables(step)}
+    for name, what in RUN_VARIABLES.items():
+        if name in needs and not getattr(settings, name):
+            return f"it needs {what}: give {flags(name)}"
     app_only = settings.auth in ("client-secret", "client-certificate")
     if app_only and any(step.request.path.lower().startswith("/me/") for step in steps):
         return f"/me needs a delegated token, and --graph-auth {settings.auth} gets an app-only one"
@@ -478,7 +486,7 @@ def graph_run(
             timeout=graph_settings.timeout,
             max_response_bytes=graph_settings.max_response_bytes,
             health=graph_health,
-            variables={"user_without_method": graph_settings.user_without_method or ""},
+            variables={name: getattr(graph_settings, name) or "" for name in RUN_VARIABLES},
             may_send=send_check(graph_settings),
         )
         try:

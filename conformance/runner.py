@@ -6,6 +6,12 @@ or an HTTP-date) is retried after that delay while the case's retry budget lasts
 :data:`conformance.transport.RUN_RETRY_FACTOR` budgets in all), then reported.
 Cleanup steps always run, even when a step failed or the run was interrupted.
 
+A step whose ``method`` lists verbs sends them in order until one is routed (an answer other than
+404, 405 or 501), and records which verb the target chose; a step whose ``expect`` lists
+alternatives records which one the answer matched. A case of an ``each`` binds its value after its
+given steps (:mod:`conformance.scenarios.each`); on which side of the bounds it is decides between
+``expect`` and ``expect_outside``, and which steps with ``when`` run.
+
 Every exchange is bounded (:mod:`conformance.transport`): one timeout for the whole answer, a
 size cap on the wire and decompressed, a JSON depth limit; an answer over a limit is a violation
 of its step, not a crash. A :class:`~conformance.transport.TargetHealth` shared by the run's cases
@@ -28,17 +34,18 @@ from typing import Any
 import httpx
 
 from conformance import findings, jsonpath, scrub, transport
-from conformance.checks import NOT_JSON, Response, check_step
+from conformance.checks import NOT_JSON, Response, check_step, choose
 from conformance.errors import NotApplicable, SetupError, TargetError, WriteRefused
 from conformance.findings import Note, Violation, ViolationKind
 from conformance.recording import CLOCK_HEADER
 from conformance.scenarios import Context, Scenario, Step, fill
+from conformance.scenarios.each import Unbound, bind
+from conformance.scenarios.model import NOT_ROUTED, Expectation, alternatives
 from conformance.schemas import SchemaSet
 
 RETRY_STATUSES = frozenset({429, 503})
 PINNED_FILE = "conformance/pinned.yaml"
 NOT_RUN = "not-run"
-_STATUS_EXPECTATIONS = ("status", "content_type")  # what is still judged when the body was not read
 
 
 @dataclass
@@ -163,36 +170,54 @@ class Runner:
             return result
         context = Context(self.user, version, now, dict(self.variables))
         budget = [self.retry_budget]
+        inside: bool | None = True  # the side of the case's bounds; None while an each's value is unbound
         try:
             for step in scenario.given:
                 problems = self._step(step, context, result, budget)
                 if any(isinstance(p, Violation) for p in problems):
                     failed = "; ".join(findings.text(p) for p in problems if isinstance(p, Violation))
                     raise SetupError(f'setup step "{step.name}" failed: {failed}')
+            if scenario.binding is not None:
+                inside = None
+                try:
+                    inside = bind(scenario.binding, context)
+                except Unbound as exc:
+                    raise SetupError(f"each: {exc}") from None
             for step in scenario.steps:
-                self._step(step, context, result, budget)
+                if _runs(step, inside):
+                    self._step(step, context, result, budget, step.expectation(inside is not False))
         except NotApplicable as exc:
             result.not_applicable = str(exc)
         except (TargetError, SetupError, WriteRefused) as exc:
             result.error = str(exc)
         finally:
-            self._cleanup(scenario, context, result, budget)
+            self._cleanup(scenario, context, result, budget, inside)
         return result
 
-    def _cleanup(self, scenario: Scenario, context: Context, result: CaseResult, budget: list[float]) -> None:
-        """Every cleanup step, unless the target is unreachable (then the case says so)."""
+    def _cleanup(
+        self, scenario: Scenario, context: Context, result: CaseResult, budget: list[float], inside: bool | None
+    ) -> None:
+        """Every cleanup step (of this side of the bounds), unless the target is unreachable (then the case says so)."""
         for step in scenario.cleanup:
             if self.health.unreachable is not None:
                 note = f"cleanup not run: {self.health.stop_reason}"
                 result.error = f"{result.error}; {note}" if result.error else note
                 return
+            if not _runs(step, inside):
+                continue
             try:
-                self._step(step, context, result, budget, cleanup=True)
+                self._step(step, context, result, budget, step.expectation(inside is not False), cleanup=True)
             except (TargetError, WriteRefused) as exc:
                 result.error = f"{result.error}; cleanup: {exc}" if result.error else f"cleanup: {exc}"
 
     def _step(
-        self, step: Step, context: Context, result: CaseResult, budget: list[float], cleanup: bool = False
+        self,
+        step: Step,
+        context: Context,
+        result: CaseResult,
+        budget: list[float],
+        expectation: Expectation | None = None,
+        cleanup: bool = False,
     ) -> list[Violation | Note]:
         try:
             path = fill(step.request.path, context)
@@ -206,21 +231,33 @@ class Runner:
             return [missing]
         if self.send_clock:
             headers.setdefault(CLOCK_HEADER, context.now.strftime("%Y-%m-%dT%H:%M:%SZ"))
-        exchange, answer, gave_up = self._send(step, path, headers, body, budget, result, cleanup)
-        result.exchanges.append(exchange)
-        response, unread = _response(step.name, answer, self.max_response_bytes)
-        exchange.response_text = _scrubbed_text(response) if unread is None else ""
+        expectation = step.expect if expectation is None else expectation
+        tried: list[str] = []  # "VERB status" of each verb of a list that was not routed
+        for method in step.request.methods:
+            exchange, answer, gave_up = self._send(step, method, path, headers, body, budget, result, cleanup)
+            result.exchanges.append(exchange)
+            response, unread = _response(step.name, answer, self.max_response_bytes)
+            exchange.response_text = _scrubbed_text(response) if unread is None else ""
+            if response.status not in NOT_ROUTED or method == step.request.methods[-1]:
+                break
+            tried.append(f"{method} {response.status}")
         if step.not_applicable and response.status in step.not_applicable[0] and not cleanup:
             raise NotApplicable(f"not applicable: {step.not_applicable[1]} ({step.name!r} answered {response.status})")
+        routed = self._verb(step, method, response.status, tried, expectation, result)
+        if routed is not None:
+            result.violations.append(routed)
+            return [routed]
+        checked = step
         if unread is not None:  # the body was not read: only what the status line and headers say is judged
-            expect = {k: v for k, v in step.expect.items() if k in _STATUS_EXPECTATIONS}
-            checked = dataclasses.replace(step, expect=expect, capture={})
-        else:
-            checked = step
-        problems = list(check_step(checked, response, context, self.schemas, result.scenario.docs))
+            headline = alternatives(expectation)
+            expectation = tuple(e.headline() for e in headline) if len(headline) > 1 else headline[0].headline()
+            checked = dataclasses.replace(step, capture={})
+        elif isinstance(expectation, tuple) and not 200 <= response.status < 300:
+            checked = dataclasses.replace(step, capture={})  # with alternatives, only a success is captured from
+        problems = list(check_step(checked, response, context, self.schemas, result.scenario.docs, expectation))
         if unread is not None:
             problems.append(unread)
-        problems.extend(self._alternatives(step, response.status, result))
+        problems.extend(self._alternatives(step, expectation, response.status, result))
         if response.status in RETRY_STATUSES and (exchange.attempts > 1 or gave_up):
             problems.append(
                 Violation(
@@ -254,10 +291,37 @@ class Runner:
                 result.notes.append(problem)
         return problems
 
-    def _alternatives(self, step: Step, status: int, result: CaseResult) -> list[Violation]:
-        """Record which documented alternative the target chose; refuse a pinned one."""
-        accepted = step.expect.get("status")
-        if not isinstance(accepted, list) or status not in accepted or sum(200 <= s < 300 for s in accepted) < 2:
+    def _verb(
+        self, step: Step, method: str, status: int, tried: list[str], expectation: Expectation, result: CaseResult
+    ) -> Violation | None:
+        """For a step with verb alternatives: record the verb the target routed, or the violation when none was."""
+        methods = step.request.methods
+        if len(methods) < 2:
+            return None
+        if status not in NOT_ROUTED:
+            result.choices.append({"step": step.name, "accepted": list(methods), "chosen": method})
+            return None
+        chosen = choose(expectation, status)
+        if chosen is not None and status in chosen.status:  # not routed, as the step expects (e.g. 404 for no method)
+            return None
+        return Violation(
+            ViolationKind.STATUS,
+            step.name,
+            "method",
+            f"one of {step.request.verbs} to work",
+            ", ".join([*tried, f"{method} {status}"]),
+            result.scenario.docs[0] if result.scenario.docs else None,
+        )
+
+    def _alternatives(self, step: Step, expectation: Expectation, status: int, result: CaseResult) -> list[Violation]:
+        """Record which documented alternative the target chose; refuse a pinned one.
+
+        An alternative is one of a list of expectations, or one of two or more success statuses."""
+        chosen = choose(expectation, status)
+        if chosen is None or status not in chosen.status:
+            return []
+        accepted = list(dict.fromkeys(s for alternative in alternatives(expectation) for s in alternative.status))
+        if not isinstance(expectation, tuple) and sum(200 <= s < 300 for s in accepted) < 2:
             return []
         result.choices.append({"step": step.name, "accepted": accepted, "chosen": status})
         for pin in self.pins:
@@ -278,6 +342,7 @@ class Runner:
     def _send(
         self,
         step: Step,
+        method: str,
         path: str,
         headers: dict[str, str],
         body: Any,
@@ -293,8 +358,10 @@ class Runner:
         """
         url = f"{self.base_url}/{result.version}{path}"
         sent = {"client-request-id": str(uuid.uuid4()), **headers}
-        exchange = Exchange(step.name, step.request.method, url, scrub.scrub_headers(sent), body)
-        refused = self.may_send(step.request.method, url) if self.may_send is not None else None
+        exchange = Exchange(step.name, method, url, scrub.scrub_headers(sent), body)
+        # every verb of a list is checked before the first is sent: all count as writes if one is
+        checks = [self.may_send(verb, url) for verb in step.request.methods] if self.may_send is not None else []
+        refused = next((reason for reason in checks if reason), None)
         if refused:
             raise WriteRefused(f"refused to send {exchange.method} {exchange.url}: {refused}")
         run_allowance = self.retry_budget * transport.RUN_RETRY_FACTOR
@@ -310,7 +377,7 @@ class Runner:
             try:
                 answer = transport.exchange(
                     self.client,
-                    step.request.method,
+                    method,
                     url,
                     headers=sent,
                     json_body=body if step.request.has_json else None,
@@ -352,6 +419,11 @@ class Runner:
         exchange.status = answer.status
         exchange.response_headers = scrub.scrub_headers({k.lower(): v for k, v in answer.headers.items()})
         return exchange, answer, gave_up
+
+
+def _runs(step: Step, inside: bool | None) -> bool:
+    """Whether a step runs on this side of the case's bounds (a step with ``when`` not while the side is unknown)."""
+    return step.when is None or (inside is not None and (step.when == "inside") == inside)
 
 
 def _failure(exc: httpx.HTTPError, timeout: float) -> str:

@@ -153,7 +153,7 @@ def test_cleanup_may_use_any_capture_but_steps_only_earlier_ones() -> None:
     scenario, problems = parse_scenario(text, "x.yaml", KNOWN)
     assert scenario is None
     assert problems == [
-        "x.yaml:7: $.steps[0].request.path: unknown template variable '{late}'; known here: user, user_without_method, version"
+        "x.yaml:7: $.steps[0].request.path: unknown template variable '{late}'; known here: other_pin, pin, user, user_upn, user_without_method, version"
     ]
 
 
@@ -295,7 +295,7 @@ def test_bad_paths_and_huge_offsets_are_load_time_problems(steps: str, message: 
             steps:
               - request: {method: GET, path: /a}
             """,
-            "x.yaml:5: $: unknown key '1' (allowed: cleanup, docs, given, id, steps, tags, title, versions, writes)",
+            "x.yaml:5: $: unknown key '1' (allowed: cleanup, docs, each, given, id, steps, tags, title, versions, writes)",
         ),
         (
             """\
