@@ -9,6 +9,7 @@ status)`` when its method and path are the operation's and it accepts that statu
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from conformance.derive import canonical_path
