@@ -24,10 +24,9 @@ with warnings.catch_warnings():  # Starlette prefers the httpx2 fork; its TestCl
     from starlette.testclient import TestClient
 
 from conformance.auth import StaticToken
-from conformance.config import DEFAULT_USER, DEFAULT_USER_WITHOUT_METHOD, PLACEHOLDER_TOKEN
+from conformance.config import DEFAULT_USER, DEFAULT_USER_UPN, DEFAULT_USER_WITHOUT_METHOD, PLACEHOLDER_TOKEN
 from conformance.contract import default_schema_dir
 from conformance.mock import DOCUMENTED_RULES, MockOptions, create_app, images
-from conformance.mock.app import DEFAULT_USER_UPN
 from conformance.mock.rules import PinChecker, new_pin, pin_problem
 from conformance.mock.state import KIND_ATTRIBUTES, NEVER, GraphError, Method, Pin, QrCode, Store, parse_time
 from conformance.runner import CaseResult, Runner
