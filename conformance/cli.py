@@ -69,10 +69,20 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-v", "--verbose", action="store_true", help="one line per case")
 
     coverage = commands.add_parser(
-        "coverage", help="what the scenarios cover: documented operations x statuses, and rules"
+        "coverage",
+        help="what the scenarios cover: documented operations x statuses, rules, and the pages' normative statements",
     )
     coverage.add_argument(
         "--scenarios", type=Path, action="append", metavar="PATH", help="scenario file or folder (repeatable)"
+    )
+    coverage.add_argument(
+        "--docs", type=Path, metavar="DIR", help="the folder holding graph-docs/ and entra-docs/ (default: ../shared)"
+    )
+    coverage.add_argument(
+        "--inventory", type=Path, metavar="FILE", help="the reviewed statements (default: conformance/statements.yaml)"
+    )
+    coverage.add_argument(
+        "--waivers", type=Path, metavar="FILE", help="the waived statements (default: conformance/waivers.yaml)"
     )
 
     compare = commands.add_parser("compare", help="what changed between two recorded runs (two cassette folders)")
@@ -230,17 +240,24 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _coverage(args: argparse.Namespace) -> int:
-    from conformance import contract, coverage
+    """What the catalogue covers: operations x statuses, rules, and statements (0 all covered, 1 not, 2 bad input)."""
+    from conformance import contract, coverage, statements
     from conformance.scenarios import CATALOGUE, load_scenarios
     from conformance.versions import ALL_VERSIONS
 
     documents = contract.read_documents(contract.default_schema_dir())
     known = {n for v in ALL_VERSIONS for n in contract.type_names(documents, v)}
     scenarios = load_scenarios(args.scenarios or [CATALOGUE], known)
-    items = coverage.compute(scenarios, documents, coverage.load_rules())
-    for line in coverage.table_lines(items):
+    rules = coverage.load_rules()
+    items = coverage.compute(scenarios, documents, rules)
+    found = statements.extract(args.docs or statements.DEFAULT_DOCS)
+    waivers = args.waivers or coverage.WAIVERS_PATH
+    reviews = coverage.read_reviews(args.inventory or coverage.INVENTORY_PATH)
+    reviews += coverage.read_reviews(waivers, waivers=True)
+    result = coverage.statement_coverage(found, reviews, items, scenarios, rules)
+    for line in [*coverage.table_lines(items), *coverage.statement_lines(result, waivers)]:
         print(line)
-    return 0 if all(item.covered_by for item in items) else 1
+    return 0 if all(item.covered_by for item in items) and result.complete else 1
 
 
 def _metadata(args: argparse.Namespace) -> int:

@@ -508,6 +508,10 @@ def test_a_value_set_makes_one_case_per_value_and_outside_chooses_expect_outside
             "each: {name: v, values: [{label: a, value: 1}]}\ngiven:\n  - request: {method: GET, path: \"/{v}\"}\nsteps:\n  - request: {method: GET, path: /a}\n",
             "case.yaml:7: $.given[0].request.path: '{v}' is bound by each only after the given steps; use it in steps or cleanup",
         ),
+        (
+            "each: {name: v, values: [{label: a, value: 1}]}\ngiven:\n  - request: {method: GET, path: /g}\n    when: inside\nsteps:\n  - request: {method: GET, path: /a}\n",
+            "case.yaml:8: $.given[0].when: 'when' has no side in given: the value of each is bound after the given steps",
+        ),
     ],
 )
 def test_malformed_each_names_the_place_and_the_fix(body: str, problem: str) -> None:

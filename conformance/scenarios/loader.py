@@ -383,6 +383,9 @@ def _template_problems(
                         f"'{key}' needs a scenario-level 'each' (a rule's bounds or a value set); remove it or add each"
                     )
                     yield located.problem((key,), message)
+                elif key in step and phase == "given":
+                    message = f"'{key}' has no side in given: the value of each is bound after the given steps"
+                    yield located.problem((key,), message)
             for name in step.get("capture", {}):
                 captured = captured | {name}
                 all_captured.add(name)
