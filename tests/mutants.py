@@ -970,13 +970,13 @@ def table() -> tuple[list[str], int, int, int]:
     """The report: every variant, whether the catalogue caught it (or passed it, if correct) and by which cases;
     then the broken variants caught, their number, and the correct variants failed."""
     scenarios = catalogue()
-    lines = [f"{'variant':<44} {'breaks':<28} verdict   by"]
+    lines = [f"{'variant':<44} {'breaks':<31} verdict   by"]
     killed = wrongly_failed = 0
     for variant in BROKEN:
         failing = sorted(r.case_id for r in run_catalogue(variant.build(), scenarios) if r.outcome not in ACCEPTED)
         killed += bool(failing)
         shown = ", ".join(failing[:3]) + (f" (+{len(failing) - 3})" if len(failing) > 3 else "")
-        lines.append(f"{variant.name:<44} {variant.breaks or '':<28} {'caught' if failing else 'MISSED':<9} {shown}")
+        lines.append(f"{variant.name:<44} {variant.breaks or '':<31} {'caught' if failing else 'MISSED':<9} {shown}")
     for variant in CORRECT:
         results = run_catalogue(variant.build(), scenarios)
         failing = sorted(r.case_id for r in results if r.outcome not in ACCEPTED)
@@ -984,7 +984,7 @@ def table() -> tuple[list[str], int, int, int]:
         verdict = "passes" if not failing else "FAILS"
         wrongly_failed += bool(failing)
         lines.append(
-            f"{variant.name:<44} {'(correct, different)':<28} {verdict:<9} "
+            f"{variant.name:<44} {'(correct, different)':<31} {verdict:<9} "
             + (", ".join(failing[:3]) if failing else f"{warnings} drift warnings")
         )
     lines.append(f"kill ratio: {killed}/{len(BROKEN)} broken variants caught ({100 * killed // len(BROKEN)}%)")
