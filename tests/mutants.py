@@ -26,9 +26,10 @@ with warnings.catch_warnings():  # Starlette prefers the httpx2 fork; its TestCl
 from conformance.auth import StaticToken
 from conformance.config import DEFAULT_USER, DEFAULT_USER_WITHOUT_METHOD, PLACEHOLDER_TOKEN
 from conformance.contract import default_schema_dir
-from conformance.mock import DOCUMENTED_RULES, MockOptions, create_app
-from conformance.mock.rules import pin_problem
-from conformance.mock.state import KIND_ATTRIBUTES, Method, Pin, QrCode, Store, parse_time
+from conformance.mock import DOCUMENTED_RULES, MockOptions, create_app, images
+from conformance.mock.app import DEFAULT_USER_UPN
+from conformance.mock.rules import PinChecker, new_pin, pin_problem
+from conformance.mock.state import KIND_ATTRIBUTES, NEVER, GraphError, Method, Pin, QrCode, Store, parse_time
 from conformance.runner import CaseResult, Runner
 from conformance.scenarios import CATALOGUE, Scenario, load_scenarios
 from conformance.schemas import SchemaSet
@@ -36,6 +37,7 @@ from conformance.schemas import SchemaSet
 Rewrite = Callable[[str, str, int, Any], tuple[int, Any]]  # (method, path, status, body) -> (status, body)
 
 NO_METHOD_USER = {"user_without_method": DEFAULT_USER_WITHOUT_METHOD}  # the runner's variables against a mock
+RUN_VARIABLES = {**NO_METHOD_USER, "user_upn": DEFAULT_USER_UPN}  # ... and the default user's UPN
 
 
 class Rewriting:
@@ -242,6 +244,191 @@ class PolicyIgnored(Store):
         return None
 
 
+def length_shifted(by: int) -> PinChecker:
+    """:func:`pin_problem` with the shortest PIN ``by`` digits off the policy's ``pinLength``."""
+    return lambda code, shortest, longest: pin_problem(code, shortest + by, longest)
+
+
+def length_fixed(shortest: int) -> PinChecker:
+    """:func:`pin_problem` with the shortest PIN ``shortest`` digits, whatever the policy says."""
+    return lambda code, _policy_length, longest: pin_problem(code, shortest, longest)
+
+
+def full_runs_accepted(code: Any, min_length: int, max_length: int) -> str | None:
+    """:func:`pin_problem` without the full-run pattern: a PIN containing 0123456789 or 9876543210 passes."""
+    problem = pin_problem(code, min_length, max_length)
+    return None if problem and "0123456789" in problem else problem
+
+
+def whole_repeats_only(code: Any, min_length: int, max_length: int) -> str | None:
+    """:func:`pin_problem` refusing a repeated 2-3 digit sequence only when it is the whole PIN."""
+    problem = pin_problem(code, min_length, max_length)
+    if problem and "repeat" in problem and not re.fullmatch(r"(\d{1,3})\1+", code):
+        return None
+    return problem
+
+
+def any_repeat_twice(code: Any, min_length: int, max_length: int) -> str | None:
+    """A stricter reading of the page's "repeat": any pair or triple twice in a row (1212, 123123) is refused."""
+    if (problem := pin_problem(code, min_length, max_length)) is not None:
+        return problem
+    return "PIN can't repeat a sequence of 2-3 digits" if re.search(r"(\d\d\d?)\1", code) else None
+
+
+class ResetIgnoresPolicyLength(Store):
+    """A reset generates an 8-digit PIN whatever the policy's ``pinLength``."""
+
+    def reset_pin(self, user: str) -> Pin:
+        pin = super().reset_pin(user)
+        pin.code = new_pin(int(self.rules.policy_defaults["pinLength"]), avoid=pin.code)
+        return pin
+
+
+class ResetKeepsPin(Store):
+    """A reset answers (and keeps) the PIN the method already had."""
+
+    def reset_pin(self, user: str) -> Pin:
+        before = self.get_method(user).pin.code
+        pin = super().reset_pin(user)
+        pin.code = before
+        return pin
+
+
+class DeletedMethodLingers(Store):
+    """Deleting the method leaves its parts behind: its QR codes still read, or its PIN can still be reset."""
+
+    part = "codes"  # or "pin"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.deleted: dict[str, Method] = {}
+
+    def delete_method(self, user: str) -> None:
+        with self.lock:
+            self.deleted[user] = self.get_method(user)
+            super().delete_method(user)
+
+    def create_method(self, user: str, upn: str, body: Any) -> tuple[Method, dict[str, Any]]:
+        self.deleted.pop(user, None)
+        return super().create_method(user, upn, body)
+
+    def get_code(self, user: str, kind: str) -> QrCode:
+        lingering = self.deleted.get(user)
+        if self.part == "codes" and user not in self.methods and lingering is not None:
+            code = getattr(lingering, KIND_ATTRIBUTES[kind])
+            if code is not None:
+                return code  # type: ignore[no-any-return]
+        return super().get_code(user, kind)
+
+    def reset_pin(self, user: str) -> Pin:
+        lingering = self.deleted.get(user)
+        if self.part == "pin" and user not in self.methods and lingering is not None:
+            lingering.pin = Pin(lingering.pin.id, new_pin(8, avoid=lingering.pin.code), lingering.pin.created, self.clock())
+            return lingering.pin
+        return super().reset_pin(user)
+
+
+class DeletedPinLingers(DeletedMethodLingers):
+    """Deleting the method leaves its PIN: it can still be reset."""
+
+    part = "pin"
+
+
+class CodeDeleteTakesMethod(Store):
+    """Deleting a QR code deletes the whole method."""
+
+    def delete_code(self, user: str, kind: str) -> None:
+        with self.lock:
+            super().delete_code(user, kind)
+            del self.methods[user]
+
+
+class CodeDeleteTakesBoth(Store):
+    """Deleting one QR code deletes the other one too."""
+
+    def delete_code(self, user: str, kind: str) -> None:
+        with self.lock:
+            super().delete_code(user, kind)
+            method = self.methods[user]
+            method.standard = method.temporary = None
+
+
+class NoMethodAfterDelete(Store):
+    """A user whose method was deleted cannot get a new one."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.deleted: set[str] = set()
+
+    def delete_method(self, user: str) -> None:
+        super().delete_method(user)
+        self.deleted.add(user)
+
+    def create_method(self, user: str, upn: str, body: Any) -> tuple[Method, dict[str, Any]]:
+        if user in self.deleted:
+            raise GraphError(400, "tooManyQRCodePinMethod", "There can be only one active QR code auth method.")
+        return super().create_method(user, upn, body)
+
+
+class NoCodeAfterDelete(Store):
+    """A QR code that was deleted cannot be created again."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.deleted: set[tuple[str, str]] = set()
+
+    def delete_code(self, user: str, kind: str) -> None:
+        super().delete_code(user, kind)
+        self.deleted.add((user, kind))
+
+    def patch_code(self, user: str, upn: str, kind: str, body: Any) -> tuple[QrCode, dict[str, Any] | None, bool]:
+        if (user, kind) in self.deleted and getattr(self.get_method(user), KIND_ATTRIBUTES[kind]) is None:
+            raise GraphError(400, "ActiveQRCodeExisted", f"An active {kind} exists for QR code auth method.")
+        return super().patch_code(user, upn, kind, body)
+
+
+class UpdateAnswersImage(Store):
+    """An update of a standard code's expiry answers with a new image."""
+
+    def patch_code(self, user: str, upn: str, kind: str, body: Any) -> tuple[QrCode, dict[str, Any] | None, bool]:
+        code, image, created = super().patch_code(user, upn, kind, body)
+        return code, image if created else images.image_for(upn, code.id), created
+
+
+class UpdateAnswersOldExpiry(Store):
+    """An update of a standard code's expiry stores the new one but answers the old one."""
+
+    def patch_code(self, user: str, upn: str, kind: str, body: Any) -> tuple[QrCode, dict[str, Any] | None, bool]:
+        method = self.methods.get(user)
+        before = getattr(method, KIND_ATTRIBUTES[kind]) if method else None
+        old = replace(before) if before is not None else None
+        code, image, created = super().patch_code(user, upn, kind, body)
+        return (code if created or old is None else old), image, created
+
+
+class DefaultValueIgnored(Store):
+    """A policy PATCH that sets a setting back to its default value is ignored for that setting."""
+
+    def update_policy(self, body: Any, require_odata_type: bool) -> None:
+        if isinstance(body, dict):
+            body = {k: v for k, v in body.items() if self.rules.policy_defaults.get(k, object()) != v}
+        super().update_policy(body, require_odata_type)
+
+
+class PolicyPatchReplaces(Store):
+    """A policy PATCH replaces the whole policy: the settings it does not name go back to their defaults."""
+
+    def update_policy(self, body: Any, require_odata_type: bool) -> None:
+        with self.lock:
+            before = dict(self.policy)
+            self.policy = dict(self.rules.policy_defaults)
+            try:
+                super().update_policy(body, require_odata_type)
+            except GraphError:
+                self.policy = before
+                raise
+
+
 # --- the variants ----------------------------------------------------------------------------------
 
 
@@ -320,6 +507,40 @@ def preexisting_method() -> Any:
         {"standardQRCode": {"startDateTime": "2026-01-01T00:00:00Z", "expireDateTime": "2026-12-01T00:00:00Z"}},
     )
     return app
+
+
+OTHER_ME = "00000000-0000-4000-8000-0000000000ee"  # a signed-in user who is not the scenarios' {user}
+OTHER_ME_UPN = "shift.lead@contoso.example"
+ELSEWHERE = "00000000-0000-4000-8000-00000000e15e"  # a user no scenario names
+NON_DEFAULT_POLICY = {"pinLength": 12, "standardQRCodeLifetimeInDays": 100, "state": "enabled"}
+
+
+def lived_in(
+    users: tuple[str, ...] = (DEFAULT_USER,), policy: dict[str, Any] | None = None, **options: Any
+) -> Callable[[], Any]:
+    """A builder of the mock (with ``options``) whose tenant is not fresh: the ``policy`` settings, and for each
+    of ``users`` a method with an active temporary code and a PIN that was reset (of the policy's length)."""
+
+    def build() -> Any:
+        app = mock(**options)
+        store: Store = app.state.store
+        store.policy.update(policy or {})
+        now = datetime.now(UTC)
+        for user in users:
+            standard = {"startDateTime": now - timedelta(days=1), "expireDateTime": now + timedelta(days=30)}
+            temporary = {"startDateTime": now - timedelta(hours=1), "expireDateTime": now + timedelta(hours=5)}
+            store.create_method(user, user, {"standardQRCode": {k: v.isoformat() for k, v in standard.items()}})
+            store.patch_code(user, user, "temporaryQRCode", {k: v.isoformat() for k, v in temporary.items()})
+            store.reset_pin(user)
+        return app
+
+    return build
+
+
+def me_reads_elsewhere(scope: dict[str, Any]) -> None:
+    """Send a GET through ``/me`` to another user's resources (writes through ``/me`` stay the signed-in user's)."""
+    if scope["method"] == "GET":
+        scope["path"] = re.sub(r"^(/[^/]+)/me/", rf"\1/users/{ELSEWHERE}/", scope["path"], flags=re.I)
 
 
 UNLIMITED = timedelta(days=10_000)
@@ -401,6 +622,56 @@ BROKEN = [
     ),
 ]
 
+# the documented bounds, one step past each end: a value just outside accepted, or the limit itself refused
+BROKEN += [
+    Variant("PIN one digit under pinLength accepted", "pin-digits-and-length", with_rules(pin_checker=length_shifted(-1))),
+    Variant("PIN of exactly pinLength refused", "pin-digits-and-length", with_rules(pin_checker=length_shifted(1))),
+    Variant("21-digit PIN accepted", "pin-digits-and-length", with_rules(pin_max=21)),
+    Variant("20-digit PIN refused", "pin-digits-and-length", with_rules(pin_max=19)),
+    Variant("13-hour temporary code accepted", "temporary-lifetime", with_rules(temporary_max=timedelta(hours=13))),
+    Variant("12-hour temporary code refused", "temporary-lifetime", with_rules(temporary_max=timedelta(hours=11))),
+    Variant("temporary code under 1 hour accepted", "temporary-lifetime", with_rules(temporary_min=timedelta(0))),
+    Variant("1-hour temporary code refused", "temporary-lifetime", with_rules(temporary_min=timedelta(hours=2))),
+    Variant("396-day standard code accepted", "standard-lifetime", with_rules(standard_max=timedelta(days=396))),
+    Variant("395-day standard code refused", "standard-lifetime", with_rules(standard_max=timedelta(days=394))),
+    Variant("standard code under 1 day accepted", "standard-lifetime", with_rules(standard_min=timedelta(0))),
+    Variant("1-day standard code refused", "standard-lifetime", with_rules(standard_min=timedelta(days=2))),
+    Variant("policy pinLength 7 accepted", "policy-pin-length", with_rules(policy_pin_length=(7, 20))),
+    Variant("policy pinLength 21 accepted", "policy-pin-length", with_rules(policy_pin_length=(8, 21))),
+    Variant("policy pinLength 8 refused", "policy-pin-length", with_rules(policy_pin_length=(9, 20))),
+    Variant("policy pinLength 20 refused", "policy-pin-length", with_rules(policy_pin_length=(8, 19))),
+    Variant("policy lifetime 0 days accepted", "policy-lifetime", with_rules(policy_lifetime_days=(0, 395))),
+    Variant("policy lifetime 396 days accepted", "policy-lifetime", with_rules(policy_lifetime_days=(1, 396))),
+    Variant("policy lifetime 1 day refused", "policy-lifetime", with_rules(policy_lifetime_days=(2, 395))),
+    Variant("policy lifetime 395 days refused", "policy-lifetime", with_rules(policy_lifetime_days=(1, 394))),
+]
+
+# the PIN's complexity, sequences, cross-resource effects, verbs, update answers and user addressing
+BROKEN += [
+    Variant("PINs containing a full run accepted", "pin-not-trivial", with_rules(pin_checker=full_runs_accepted)),
+    Variant("repeats refused only as the whole PIN", "pin-not-trivial", with_rules(pin_checker=whole_repeats_only)),
+    Variant("pinLength not applied to given PINs", "policy-pin-length-applies", with_rules(pin_checker=length_fixed(8))),
+    Variant("a reset ignores pinLength", "policy-pin-length-applies", with_store(ResetIgnoresPolicyLength)),
+    Variant("a reset gives back the old PIN", "reset-makes-new-pin", with_store(ResetKeepsPin)),
+    Variant("a deleted method's codes still read", "method-delete-removes-parts", with_store(DeletedMethodLingers)),
+    Variant("a deleted method's PIN still resets", "method-delete-removes-parts", with_store(DeletedPinLingers)),
+    Variant("deleting a code deletes the method", "code-delete-keeps-rest", with_store(CodeDeleteTakesMethod)),
+    Variant("deleting a code deletes both codes", "code-delete-keeps-rest", with_store(CodeDeleteTakesBoth)),
+    Variant("no new method after a delete", "recreate-after-delete", with_store(NoMethodAfterDelete)),
+    Variant("no new code after a delete", "recreate-after-delete", with_store(NoCodeAfterDelete)),
+    Variant("updatePin refuses both verbs", "update-pin-verb", with_rules(update_pin_verbs=())),
+    Variant("an update answers the image", "update-answers", with_store(UpdateAnswersImage)),
+    Variant("an update answers the old expiry", "update-answers", with_store(UpdateAnswersOldExpiry)),
+    Variant("a UPN is another user than the id", "user-addressing", lambda: mock(directory={})),
+    Variant("/me reads another user than it writes", "user-addressing", rewritten(request=me_reads_elsewhere)),
+    Variant("a PATCH back to a default is ignored", "policy-restores-exactly", with_store(DefaultValueIgnored)),
+    Variant(
+        "a policy PATCH resets what it omits",
+        "policy-configuration",
+        lived_in(users=(), policy=NON_DEFAULT_POLICY, store_type=PolicyPatchReplaces),
+    ),
+]
+
 # what the metadata source adds to the contract: keys and never-null members present, collections never null
 # and typed (the derived schemas' required, non-null arrays and typed items)
 BROKEN += [
@@ -444,6 +715,40 @@ CORRECT = [
         ),
     ),
     Variant("standard update answers 201", None, rewritten(status_of("PATCH", r"standardQRCode$", 200, 201))),
+    Variant("updatePin by POST only", None, with_rules(update_pin_verbs=("POST",))),
+    Variant("updatePin by PATCH only", None, with_rules(update_pin_verbs=("PATCH",))),
+    Variant("every user has a method, code and reset PIN", None, lived_in()),
+    Variant(
+        "/me is another user, with a method",
+        None,
+        lived_in(
+            users=(DEFAULT_USER, OTHER_ME),
+            me_user=OTHER_ME_UPN,
+            directory={DEFAULT_USER: DEFAULT_USER_UPN, OTHER_ME: OTHER_ME_UPN},
+        ),
+    ),
+    Variant("policy pinLength 12, 100 days, enabled", None, lived_in(users=(), policy=NON_DEFAULT_POLICY)),
+    Variant(
+        "a lived-in tenant under that policy",
+        None,
+        lived_in(
+            users=(DEFAULT_USER, OTHER_ME),
+            policy=NON_DEFAULT_POLICY,
+            me_user=OTHER_ME,
+            directory={DEFAULT_USER: DEFAULT_USER_UPN, OTHER_ME: OTHER_ME_UPN},
+        ),
+    ),
+    Variant("any pair repeated refused (strict reading)", None, with_rules(pin_checker=any_repeat_twice)),
+    Variant(
+        "method reads without @odata.type",  # the beta GET example and seed 001 carry none
+        None,
+        rewritten(lambda m, p, s, b: (s, without("@odata.type")(b) if m == "GET" and "qrcodepinmethod" in p.lower() else b)),
+    ),
+    Variant(
+        "unused codes read lastUsedDateTime null",  # the Entra how-to's examples
+        None,
+        rewritten(on_all(members("lastUsedDateTime", lambda v: None if v == NEVER else v))),
+    ),
 ]
 
 
@@ -468,7 +773,7 @@ def run_catalogue(app: Any, scenarios: list[Scenario]) -> list[CaseResult]:
             user=DEFAULT_USER,
             schemas=schemas,
             sleep=lambda s: None,
-            variables=NO_METHOD_USER,
+            variables=RUN_VARIABLES,
         )
         return [runner.run(s, v, datetime.now(UTC)) for s in scenarios for v in s.versions]
 

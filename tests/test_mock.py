@@ -98,10 +98,29 @@ def test_one_method_per_user_and_the_standard_code_is_required() -> None:
 
 
 @pytest.mark.parametrize(
-    "pin", ["1234567", "5821937a", "12345678", "98765432", "11111111", "12121212", "123123123", "1" * 9 + "2" * 12]
+    "pin",
+    [
+        "1234567",
+        "5821937a",
+        "11111111",
+        "12121212",
+        "12312312",
+        "123123123",
+        "1" * 9 + "2" * 12,
+        "580123456789",  # a full run inside the PIN
+        "589876543210",
+        "58121212",  # a pair three times in a row, inside the PIN
+        "58342342",  # a triple twice in a row
+    ],
 )
 def test_bad_pins_are_refused_with_pin_too_short(pin: str) -> None:
     envelope(put_method(client(), pin={"code": pin}), 400, "pinTooShort")
+
+
+@pytest.mark.parametrize("pin", ["12345678", "98765432", "1234567890", "58121274", "12312458", "0123456788"])
+def test_pins_the_page_does_not_forbid_are_accepted(pin: str) -> None:
+    # entra-docs/concept-authentication-qr-code.md:52 checks full runs and repeated sequences only (DECISIONS.md 23)
+    assert put_method(client(), pin={"code": pin}).status_code == 201
 
 
 def test_pin_rules() -> None:
@@ -317,7 +336,7 @@ def test_the_whole_catalogue_passes_in_process_with_no_drift() -> None:
 
 
 def test_the_rules_come_in_with_the_options() -> None:
-    c = client(rules=replace(DOCUMENTED_RULES, temporary_max=timedelta(hours=2), pin_max=9))
+    c = client(rules=replace(DOCUMENTED_RULES, temporary_max=timedelta(hours=2), pin_max=9, policy_pin_length=(8, 9)))
     path = METHOD.format(v="beta", u="alice@contoso.example") + "/temporaryQRCode"
     envelope(put_method(c, pin={"code": "5821937458"}), 400, "pinTooShort")  # 10 digits: over the maximum
     put_method(c, pin={"code": "582193745"})
@@ -347,3 +366,153 @@ def test_the_mock_refuses_a_wrong_non_ascii_current_pin_and_ignores_a_reset_body
     wrong = client.post(base + "/pin/updatePin", json={"currentPin": "é1234567", "newPin": "38475912"})
     assert (wrong.status_code, wrong.json()["error"]["code"]) == (400, "invalidRequest")
     assert client.patch(base + "/pin", content=b"not json").status_code == 201
+
+
+POLICY = "/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/qrCodePin"
+POLICY_TYPE = {"@odata.type": "#microsoft.graph.qrCodePinAuthenticationMethodConfiguration"}
+
+
+def test_a_user_is_reached_by_object_id_by_user_principal_name_and_through_me() -> None:
+    c = client()
+    upn = "Frontline.Worker@contoso.example"  # a UPN in any case
+    created = put_method(c, user=upn)
+    assert created.status_code == 201
+    raw = base64.b64decode(created.json()["standardQRCode"]["image"]["rawContent"]).decode()
+    assert raw.startswith("ms-qrpin:v1|frontline.worker@contoso.example|")  # the user's UPN, whatever the key
+    by_id = c.get(METHOD.format(v="v1.0", u=DEFAULT_USER))
+    by_me = c.get("/v1.0/me/authentication/qrCodePinMethod")
+    assert by_id.json()["id"] == by_me.json()["id"] == created.json()["id"]
+    envelope(put_method(c, user=DEFAULT_USER), 400, "tooManyQRCodePinMethod")  # one user, one method
+    assert c.delete(METHOD.format(v="beta", u=DEFAULT_USER.upper())).status_code == 204
+    envelope(c.get(METHOD.format(v="beta", u="frontline.worker@contoso.example")), 404, "itemNotFound")
+    # a key the directory does not know is a user of its own, as before
+    assert put_method(c, user="someone@contoso.example").status_code == 201
+    envelope(c.get(METHOD.format(v="beta", u=DEFAULT_USER)), 404, "itemNotFound")
+
+
+def test_me_may_be_named_by_its_user_principal_name() -> None:
+    c = client(me_user="Frontline.Worker@contoso.example")
+    assert c.put("/beta/me/authentication/qrCodePinMethod", json={
+        "standardQRCode": {"startDateTime": iso(NOW), "expireDateTime": iso(NOW + timedelta(days=3))}
+    }).status_code == 201
+    assert c.get(METHOD.format(v="beta", u=DEFAULT_USER)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("change", "accepted"),
+    [
+        ({"pinLength": 7}, False),
+        ({"pinLength": 8}, True),
+        ({"pinLength": 20}, True),
+        ({"pinLength": 21}, False),
+        ({"pinLength": 12.5}, False),
+        ({"standardQRCodeLifetimeInDays": 0}, False),
+        ({"standardQRCodeLifetimeInDays": 1}, True),
+        ({"standardQRCodeLifetimeInDays": 395}, True),
+        ({"standardQRCodeLifetimeInDays": 396}, False),
+        ({"standardQRCodeLifetimeInDays": "100"}, False),
+    ],
+)
+def test_policy_updates_stay_within_the_documented_bounds(change: dict[str, Any], accepted: bool) -> None:
+    c = client()
+    before = c.get(POLICY).json()
+    answer = c.patch(POLICY, json={**POLICY_TYPE, **change})
+    if accepted:
+        assert answer.status_code == 200 and {k: answer.json()[k] for k in change} == change
+    else:
+        envelope(answer, 400, "invalidRequest")
+        assert c.get(POLICY).json() == before  # nothing changed
+
+
+def test_the_policy_pin_length_applies_to_new_pins_given_generated_and_changed() -> None:
+    c = client()
+    assert c.patch(POLICY, json={**POLICY_TYPE, "pinLength": 12}).status_code == 200
+    envelope(put_method(c, pin={"code": "58219374582"}), 400, "pinTooShort")  # 11 digits
+    assert put_method(c, pin={"code": "582193745821"}).status_code == 201
+    base = METHOD.format(v="v1.0", u="alice@contoso.example")
+    reset = c.patch(base + "/pin").json()["code"]
+    assert len(reset) == 12
+    too_short = {"currentPin": reset, "newPin": "38475912604"}
+    envelope(c.post(base + "/pin/updatePin", json=too_short), 400, "pinTooShort")
+    assert c.post(base + "/pin/updatePin", json={"currentPin": reset, "newPin": "384759126047"}).status_code == 204
+    # the policy constrains new PINs only: restoring 8 digits lets 8-digit PINs through again
+    assert c.patch(POLICY, json={**POLICY_TYPE, "pinLength": 8}).status_code == 200
+    assert c.post(base + "/pin/updatePin", json={"currentPin": "384759126047", "newPin": "38475912"}).status_code == 204
+
+
+def test_a_reset_never_gives_back_the_pin_it_replaces(monkeypatch: pytest.MonkeyPatch) -> None:
+    import conformance.mock.rules as rules
+
+    c = client()
+    put_method(c)
+    digits = iter("58219374" + "38475912")  # the random source first draws the current PIN again
+    monkeypatch.setattr(rules.secrets, "choice", lambda population: next(digits))
+    reset = c.patch(METHOD.format(v="v1.0", u="alice@contoso.example") + "/pin")
+    assert (reset.status_code, reset.json()["code"]) == (201, "38475912")
+
+
+@pytest.mark.parametrize(
+    ("verbs", "post", "patch"),
+    [(("POST", "PATCH"), 204, 204), (("POST",), 204, 405), (("PATCH",), 405, 204), ((), 405, 405)],
+)
+def test_update_pin_takes_the_verbs_the_rules_allow(verbs: tuple[str, ...], post: int, patch: int) -> None:
+    c = client(rules=replace(DOCUMENTED_RULES, update_pin_verbs=verbs))
+    created = put_method(c).json()
+    path = METHOD.format(v="beta", u="alice@contoso.example") + "/pin/updatePin"
+    current, answers = created["pin"]["code"], []
+    for verb, new in (("POST", "38475912"), ("PATCH", "49586023")):
+        answer = c.request(verb, path, json={"currentPin": current, "newPin": new})
+        answers.append(answer.status_code)
+        if answer.status_code == 405:
+            envelope(answer, 405, "MethodNotAllowed")
+        else:
+            current = new
+    assert answers == [post, patch]
+
+
+def test_deleting_the_method_takes_its_codes_and_pin_and_it_can_be_created_again() -> None:
+    c = client()
+    first = put_method(c).json()
+    base = METHOD.format(v="v1.0", u="alice@contoso.example")
+    temporary = {"startDateTime": iso(NOW), "expireDateTime": iso(NOW + timedelta(hours=2))}
+    assert c.patch(base + "/temporaryQRCode", json=temporary).status_code == 201
+    assert c.delete(base).status_code == 204
+    for part in ("/standardQRCode", "/temporaryQRCode"):
+        envelope(c.get(base + part), 404, "itemNotFound")
+    envelope(c.patch(base + "/pin"), 404, "itemNotFound")
+    envelope(c.post(base + "/pin/updatePin", json={"currentPin": "58219374", "newPin": "38475912"}), 404, "itemNotFound")
+    again = put_method(c, pin={"code": "38475912"})
+    assert again.status_code == 201
+    body = again.json()
+    assert body["id"] != first["id"] and body["standardQRCode"]["id"] != first["standardQRCode"]["id"]
+    assert body["temporaryQRCode"] is None and body["standardQRCode"]["image"] is not None
+
+
+def test_deleting_one_code_leaves_the_method_its_pin_and_the_other_code() -> None:
+    c = client()
+    put_method(c)
+    base = METHOD.format(v="beta", u="alice@contoso.example")
+    temporary = {"startDateTime": iso(NOW), "expireDateTime": iso(NOW + timedelta(hours=2))}
+    temporary_id = c.patch(base + "/temporaryQRCode", json=temporary).json()["id"]
+    assert c.delete(base + "/standardQRCode").status_code == 204
+    method = c.get(base).json()
+    assert method["standardQRCode"] is None and method["temporaryQRCode"]["id"] == temporary_id
+    assert c.get(base + "/temporaryQRCode").status_code == 200
+    assert c.post(base + "/pin/updatePin", json={"currentPin": "58219374", "newPin": "38475912"}).status_code == 204
+    standard = {"startDateTime": iso(NOW), "expireDateTime": iso(NOW + timedelta(days=10))}
+    recreated = c.patch(base + "/standardQRCode", json=standard)
+    assert recreated.status_code == 201 and recreated.json()["image"] is not None
+    assert c.delete(base + "/temporaryQRCode").status_code == 204
+    assert c.get(base + "/standardQRCode").json()["id"] == recreated.json()["id"]
+    recreated_temporary = c.patch(base + "/temporaryQRCode", json=temporary)
+    assert recreated_temporary.status_code == 201 and recreated_temporary.json()["id"] != temporary_id
+
+
+def test_an_update_answers_the_new_expiry_and_never_the_image() -> None:
+    c = client()
+    put_method(c)
+    path = METHOD.format(v="v1.0", u="alice@contoso.example") + "/standardQRCode"
+    for days in (10, 395):
+        answer = c.patch(path, json={"expireDateTime": iso(NOW + timedelta(days=days))})
+        assert answer.status_code == 200 and answer.json()["image"] is None
+        assert answer.json()["expireDateTime"] == iso(NOW + timedelta(days=days)) == c.get(path).json()["expireDateTime"]

@@ -4,7 +4,8 @@ headers, knobs; the rules and the state's class come in with :class:`MockOptions
 Paths are matched case-insensitively, as Graph matches them: ``/beta`` and ``/v1.0``, then
 ``/$metadata`` (no token needed, as on Graph; the contract as CSDL), ``/me`` or ``/users/{id or
 UPN}`` + ``/authentication/qrCodePinMethod[/standardQRCode | /temporaryQRCode | /pin |
-/pin/updatePin]``, and the policy under ``/policies/...``.
+/pin/updatePin]``, and the policy under ``/policies/...``. An id and a UPN of the options' directory
+reach the same user (:meth:`GraphMock.user`).
 A request body over :data:`MAX_BODY_BYTES` gets ``413`` (counted as it streams in), and JSON that
 cannot be read or nests deeper than ``state.MAX_JSON_DEPTH`` gets ``400 BadRequest``.
 """
@@ -43,6 +44,7 @@ MAX_BODY_BYTES = 1024 * 1024  # a larger request body is refused with 413 while 
 LINGER_BYTES = 4 * 1024 * 1024  # after a 413, at most this much more of the body is read and dropped ...
 LINGER_SECONDS = 1.0  # ... for at most this long, before the connection is closed
 HTTP_METHODS = ["GET", "PUT", "PATCH", "POST", "DELETE", "HEAD", "OPTIONS"]  # the verbs the route accepts
+DEFAULT_USER_UPN = "frontline.worker@contoso.example"  # the default user's userPrincipalName
 
 
 @dataclass
@@ -52,7 +54,9 @@ class MockOptions:
     throttle: list[str] = field(default_factory=list)  # answer 429 with these Retry-After values first
     extra: dict[str, Any] = field(default_factory=dict)  # undocumented members added to every entity
     clock: datetime | None = None  # a fixed "now"
-    me_user: str = DEFAULT_USER  # whom /me means
+    me_user: str = DEFAULT_USER  # whom /me means (an object id or a userPrincipalName)
+    # the users the mock knows, object id -> userPrincipalName: either key reaches the same user
+    directory: dict[str, str] = field(default_factory=lambda: {DEFAULT_USER: DEFAULT_USER_UPN})
     token: str | None = None  # the only bearer token accepted (None: any non-empty one)
     rules: Rules = DOCUMENTED_RULES  # what the mock enforces: a variant of the mock passes others
     store_type: type[Store] = Store  # the state's class: a variant of the mock passes a subclass that breaks a rule
@@ -234,14 +238,27 @@ class GraphMock:
         if lower == POLICY_PATH:
             return self._policy(request, request_id, version, raw)
         if lower[:1] == ["me"]:
-            user, upn, tail = self.options.me_user, self.options.me_user, lower[1:]
+            (user, upn), tail = self.user(self.options.me_user), lower[1:]
         elif lower[:1] == ["users"] and len(rest) >= 2:
-            user, upn, tail = rest[1].lower(), rest[1], lower[2:]
+            (user, upn), tail = self.user(rest[1]), lower[2:]
         else:
             raise GraphError(404, "itemNotFound", f"Resource not found for the segment '{rest[0] if rest else ''}'.")
         if tail[:2] != ["authentication", "qrcodepinmethod"]:
             raise GraphError(404, "itemNotFound", "Resource not found.")
         return self._method_resource(request, request_id, version, user, upn, tail[2:], raw)
+
+    def user(self, key: str) -> tuple[str, str]:
+        """The user ``key`` names, as (the key of its method in the store, its userPrincipalName).
+
+        ``/users/{id | userPrincipalName}`` (v1.0/api/qrcodepinauthenticationmethod-get.md:36): an object id
+        or a UPN of the :attr:`MockOptions.directory`, in any case, is that user; any other key is a user of
+        its own, kept under the key in lower case, whose UPN is the key as given.
+        """
+        lowered = key.lower()
+        for user_id, upn in self.options.directory.items():
+            if lowered in (user_id.lower(), upn.lower()):
+                return user_id.lower(), upn
+        return lowered, key
 
     def _metadata(self, request: Request) -> bytes | None:
         """``/{version}/$metadata``: the contract as CSDL (:mod:`conformance.mock.metadata`); None for other paths."""
@@ -289,7 +306,7 @@ class GraphMock:
             # any body, or none, is ignored: the PIN is always generated (DECISIONS.md 9)
             return _json(request_id, 201, self._entity(store.reset_pin(user).body(reveal=True, version=version)))
         if tail == ["pin", "updatepin"]:
-            _allow(verb, ("POST", "PATCH"))  # the SDK posts (an OData action); the pages say PATCH
+            _allow(verb, self.options.rules.update_pin_verbs)  # the SDK posts (an OData action); the pages say PATCH
             store.update_pin(user, parse_json(raw))
             return _json(request_id, 204, None)
         raise GraphError(404, "itemNotFound", "Resource not found.")
@@ -315,7 +332,8 @@ class GraphMock:
 
 def _allow(method: str, allowed: tuple[str, ...]) -> None:
     if method not in allowed:
-        raise GraphError(405, "MethodNotAllowed", f"{method} is not supported here; use {', '.join(allowed)}.")
+        use = f"; use {', '.join(allowed)}" if allowed else ""
+        raise GraphError(405, "MethodNotAllowed", f"{method} is not supported here{use}.")
 
 
 def create_app(options: MockOptions | None = None) -> Starlette:

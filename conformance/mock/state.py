@@ -226,7 +226,7 @@ class Store:
                     raise GraphError(400, "pinTooShort", f"{problem}; it needs at least {length} digits.")
                 code = str(pin_body["code"])
             else:
-                code = new_pin(length, self.rules)
+                code = new_pin(length)
             method = Method(str(uuid.uuid4()), now, Pin(str(uuid.uuid4()), code, now, now))
             method.standard = QrCode(str(uuid.uuid4()), start, expire, now)
             self.methods[user] = method
@@ -296,11 +296,13 @@ class Store:
         return int(self.policy["pinLength"])
 
     def reset_pin(self, user: str) -> Pin:
-        """A new generated PIN of the policy's length, to be changed at the next sign-in."""
+        """A new generated PIN of the policy's length, other than the one it replaces, to be changed at the next
+        sign-in (a reset makes a new temporary PIN: v1.0/api/qrpin-update.md:15, generated: the same page :64)."""
         with self.lock:
             method = self.get_method(user)
             now = self.clock()
-            method.pin = Pin(method.pin.id, new_pin(self._pin_length(), self.rules), method.pin.created, now, True)
+            code = new_pin(self._pin_length(), avoid=method.pin.code)
+            method.pin = Pin(method.pin.id, code, method.pin.created, now, True)
             return method.pin
 
     def update_pin(self, user: str, body: Any) -> None:
@@ -319,7 +321,11 @@ class Store:
     # --- the policy -------------------------------------------------------------------------
 
     def update_policy(self, body: Any, require_odata_type: bool) -> None:
-        """Apply a policy PATCH (``pinLength``, ``standardQRCodeLifetimeInDays``, ``state``), all or nothing."""
+        """Apply a policy PATCH (``pinLength``, ``standardQRCodeLifetimeInDays``, ``state``), all or nothing.
+
+        A value outside the rules' policy bounds is ``400 invalidRequest``
+        (v1.0/api/qrcodepinauthenticationmethodconfiguration-update.md:50-52).
+        """
         if not isinstance(body, dict):
             raise GraphError(400, "invalidRequest", "The request body must be a JSON object.")
         if (
@@ -333,9 +339,9 @@ class Store:
             )
         rules = self.rules
         changes: dict[str, Any] = {}
-        for key, low, high in (
-            ("pinLength", rules.pin_min, rules.pin_max),
-            ("standardQRCodeLifetimeInDays", rules.standard_min.days, rules.standard_max.days),
+        for key, (low, high) in (
+            ("pinLength", rules.policy_pin_length),
+            ("standardQRCodeLifetimeInDays", rules.policy_lifetime_days),
         ):
             if key in body:
                 value = body[key]
