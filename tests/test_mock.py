@@ -392,9 +392,8 @@ def test_a_user_is_reached_by_object_id_by_user_principal_name_and_through_me() 
 
 def test_me_may_be_named_by_its_user_principal_name() -> None:
     c = client(me_user="Frontline.Worker@contoso.example")
-    assert c.put("/beta/me/authentication/qrCodePinMethod", json={
-        "standardQRCode": {"startDateTime": iso(NOW), "expireDateTime": iso(NOW + timedelta(days=3))}
-    }).status_code == 201
+    standard = {"startDateTime": iso(NOW), "expireDateTime": iso(NOW + timedelta(days=3))}
+    assert c.put("/beta/me/authentication/qrCodePinMethod", json={"standardQRCode": standard}).status_code == 201
     assert c.get(METHOD.format(v="beta", u=DEFAULT_USER)).status_code == 200
 
 
@@ -480,7 +479,8 @@ def test_deleting_the_method_takes_its_codes_and_pin_and_it_can_be_created_again
     for part in ("/standardQRCode", "/temporaryQRCode"):
         envelope(c.get(base + part), 404, "itemNotFound")
     envelope(c.patch(base + "/pin"), 404, "itemNotFound")
-    envelope(c.post(base + "/pin/updatePin", json={"currentPin": "58219374", "newPin": "38475912"}), 404, "itemNotFound")
+    change = {"currentPin": "58219374", "newPin": "38475912"}
+    envelope(c.post(base + "/pin/updatePin", json=change), 404, "itemNotFound")
     again = put_method(c, pin={"code": "38475912"})
     assert again.status_code == 201
     body = again.json()
@@ -515,4 +515,5 @@ def test_an_update_answers_the_new_expiry_and_never_the_image() -> None:
     for days in (10, 395):
         answer = c.patch(path, json={"expireDateTime": iso(NOW + timedelta(days=days))})
         assert answer.status_code == 200 and answer.json()["image"] is None
-        assert answer.json()["expireDateTime"] == iso(NOW + timedelta(days=days)) == c.get(path).json()["expireDateTime"]
+        expiry = iso(NOW + timedelta(days=days))
+        assert answer.json()["expireDateTime"] == expiry == c.get(path).json()["expireDateTime"]

@@ -28,7 +28,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from conformance.config import DEFAULT_USER
+from conformance.config import DEFAULT_USER, DEFAULT_USER_UPN
 from conformance.contract import default_schema_dir, read_documents
 from conformance.mock.metadata import metadata_document
 from conformance.mock.rules import DOCUMENTED_RULES, Rules
@@ -44,7 +44,6 @@ MAX_BODY_BYTES = 1024 * 1024  # a larger request body is refused with 413 while 
 LINGER_BYTES = 4 * 1024 * 1024  # after a 413, at most this much more of the body is read and dropped ...
 LINGER_SECONDS = 1.0  # ... for at most this long, before the connection is closed
 HTTP_METHODS = ["GET", "PUT", "PATCH", "POST", "DELETE", "HEAD", "OPTIONS"]  # the verbs the route accepts
-DEFAULT_USER_UPN = "frontline.worker@contoso.example"  # the default user's userPrincipalName
 
 
 @dataclass
