@@ -871,6 +871,35 @@ BROKEN += [
     ),
 ]
 
+# the same rules, broken where the variants above leave them: an update (not a create) taking a sent id, and a
+# generated PIN shown as an empty string (not null)
+
+
+class SentIdUpdates(Store):
+    """An update of a standard code's expiry takes the code's id from the request."""
+
+    def patch_code(self, user: str, upn: str, kind: str, body: Any) -> tuple[QrCode, dict[str, Any] | None, bool]:
+        code, image, created = super().patch_code(user, upn, kind, body)
+        if not created and "id" in body:
+            code.id = str(body["id"])
+        return code, image, created
+
+
+class GeneratedPinEmpty(Store):
+    """A method created without a PIN gets an empty one, shown as ``""``."""
+
+    def create_method(self, user: str, upn: str, body: Any) -> tuple[Method, dict[str, Any]]:
+        method, image = super().create_method(user, upn, body)
+        if not isinstance(body.get("pin"), dict):
+            method.pin.code = ""
+        return method, image
+
+
+BROKEN += [
+    Variant("an update takes the id it is sent", "read-only-properties", with_store(SentIdUpdates)),
+    Variant("a PIN-less create gets an empty PIN", "pin-at-create", with_store(GeneratedPinEmpty)),
+]
+
 CORRECT = [
     Variant(
         "undocumented extra properties",
