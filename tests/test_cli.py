@@ -202,7 +202,7 @@ def test_run_without_a_target_runs_everything_against_the_embedded_mock(tmp_path
 
     scenarios = load_scenarios([CATALOGUE])
     # the embedded mock starts empty: the reads of an existing method are not applicable, and say so
-    reads = {s.id for s in scenarios if any(step.not_applicable for step in s.steps)}
+    reads = {s.id for s in scenarios if not s.writes and any(step.not_applicable for step in s.steps)}
     expected = sorted(f"{s.id}[{v}]" for s in scenarios for v in s.versions if s.id not in reads)
     skipped = sorted(f"{s.id}[{v}]" for s in scenarios for v in s.versions if s.id in reads)
     counts = f"{len(expected)} passed, 0 failed, 0 errors, {len(skipped)} skipped, 0 drift warnings"

@@ -516,7 +516,17 @@ def pin_scenarios(folder: Path) -> set[str]:
     while second == first:
         second = new_pin(8)
     text = (CATALOGUE / "pin-reset-and-change.yaml").read_text()
-    (folder / "pin.yaml").write_text(text.replace("58219374", first).replace("38475912", second))
+    created = (  # the shared setup's method, made with this test's PIN
+        "  - {use: clean-slate}\n"
+        "  - request:\n"
+        "      method: PUT\n"
+        '      path: "/users/{user}/authentication/qrCodePinMethod"\n'
+        f'      json: {{standardQRCode: {{startDateTime: "{{now}}", expireDateTime: "{{now+30d}}"}}, pin: {{code: "{first}"}}}}\n'
+        "    expect: {status: 201}\n"
+    )
+    assert "  - {use: fresh-method}\n" in text and "{other_pin}" in text
+    text = text.replace("  - {use: fresh-method}\n", created)
+    (folder / "pin.yaml").write_text(text.replace("{pin}", first).replace("{other_pin}", second))
     return {first, second}
 
 
