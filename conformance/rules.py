@@ -3,6 +3,7 @@ loader (a scenario's ``each: {rule: ...}`` takes its boundary values from a rule
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +12,17 @@ RULES_DISPLAY = "conformance/rules.yaml"  # how messages name it
 
 
 def load_rules(path: Path = RULES_PATH) -> dict[str, Any]:
-    """The rules of ``rules.yaml``: rule id -> ``rule``, ``docs`` and, for a range, ``bounds``."""
-    import yaml
+    """The rules of ``rules.yaml``: rule id -> ``rule``, ``docs`` and, for a range, ``bounds``.
 
-    rules: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    Read once per version of the file (a run asks for them from several places); the caller must not
+    change what it gets."""
+    status = path.stat()
+    return _read(str(path), status.st_mtime_ns, status.st_size)
+
+
+@cache
+def _read(path: str, modified: int, size: int) -> dict[str, Any]:
+    from conformance import safeyaml
+
+    rules: dict[str, Any] = safeyaml.safe_load(Path(path).read_text(encoding="utf-8"), path)
     return rules
