@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from tests.helpers import REPLAY_CATALOGUE  # noqa: E402
-from tests.mutants import NO_METHOD_USER  # noqa: E402
+from tests.mutants import RUN_VARIABLES  # noqa: E402
 
 
 def main(rounds: int) -> None:
@@ -49,7 +49,7 @@ def main(rounds: int) -> None:
             with httpx.Client(
                 auth=StaticToken(PLACEHOLDER_TOKEN), event_hooks={"request": [record]} if round_ == 0 else {}
             ) as http:
-                runner = Runner(http, base_url=server.url, user=DEFAULT_USER, schemas=schemas, variables=NO_METHOD_USER)
+                runner = Runner(http, base_url=server.url, user=DEFAULT_USER, schemas=schemas, variables=RUN_VARIABLES)
                 started = time.perf_counter()
                 results = [runner.run(s, v, datetime.now(UTC)) for s in scenarios for v in s.versions]
                 elapsed = time.perf_counter() - started
