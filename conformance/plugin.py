@@ -1,8 +1,10 @@
 """pytest plugin (entry point ``pytest11``): scenarios become parametrized cases ``<id>[<version>]``.
 
-Order: configure, addoption, hooks, then fixtures from broad to narrow scope. Loading this module
-imports only pytest and the settings table: httpx, jsonschema, PyYAML and msal are imported when a
-case runs, so installing graph-conformance costs other pytest runs nothing.
+Order: configure, the exit codes, settings, addoption, hooks, then fixtures from broad to narrow scope.
+Loading this module imports only pytest and the settings table: httpx, jsonschema, PyYAML and msal are
+imported when a case runs, so installing graph-conformance costs other pytest runs nothing. The plugin
+is inert until graph cases are collected: only then are settings resolved and checked (with no target,
+the embedded reference mock is started), and only then are exit codes graph-conformance's 0, 1 or 2.
 """
 
 from __future__ import annotations

@@ -26,15 +26,26 @@ EMBEDDED = re.compile(
 
 
 @pytest.mark.parametrize(
-    "environment",
+    ("environment", "message"),
     [
-        {"GRAPH_BASE_URL": "https://graph.microsoft.com"},  # a live target without the --graph-user it needs
-        {"GRAPH_BASE_URL": "ftp://nowhere", "GRAPH_API_VERSION": "v2", "GRAPH_AUTH": "token"},
+        (  # a live target without the --graph-user it needs
+            {"GRAPH_BASE_URL": "https://graph.microsoft.com"},
+            "ERROR: --graph-user is required against graph.microsoft.com (not loopback): the user the scenarios act on",
+        ),
+        (
+            {"GRAPH_BASE_URL": "ftp://nowhere", "GRAPH_API_VERSION": "v2", "GRAPH_AUTH": "token"},
+            "ERROR: GRAPH_API_VERSION 'v2': choose one of beta, v1.0, all",
+        ),
+        (
+            {"GRAPH_BASE_URL": "https://graph.microsoft.com/v1.0", "GRAPH_USER": "tester@contoso.example"},
+            "ERROR: GRAPH_BASE_URL 'https://graph.microsoft.com/v1.0': give the service root without the version "
+            "(the suite adds /beta or /v1.0)",
+        ),
     ],
-    ids=["live-target-without-user", "bad-values"],
+    ids=["live-target-without-user", "bad-version", "versioned-url"],
 )
 def test_graph_settings_in_the_environment_leave_other_test_suites_untouched(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, environment: dict[str, str]
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], message: str
 ) -> None:
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
@@ -45,11 +56,25 @@ def test_graph_settings_in_the_environment_leave_other_test_suites_untouched(
     assert "graph-conformance:" not in unrelated.stdout.str() and unrelated.stderr.lines == []
     # pytest's own exit codes stay as they are in a run that collects no graph case
     assert pytester.runpytest_subprocess("-p", "no:cacheprovider", "-k", "nothing").ret == 5
-    # the same settings stop a run that collects graph cases: clearly, with exit 2
+    # the same settings stop a run that collects graph cases: on one line naming the variable, with exit 2
     graph = pytester.runpytest_subprocess(*SUITE)
     assert graph.ret == 2
-    assert graph.stderr.lines[-1].startswith("ERROR: --graph-")
-    assert "Traceback" not in graph.stdout.str() + graph.stderr.str()
+    assert graph.stderr.lines == [message]
+    assert "Traceback" not in graph.stdout.str()
+
+
+def test_a_bad_ini_value_is_named_as_the_ini_key(pytester: pytest.Pytester) -> None:
+    pytester.makeini(
+        """\
+        [pytest]
+        graph_api_version = v3
+        """
+    )
+    result = pytester.runpytest_subprocess(*SUITE)
+    assert result.ret == 2
+    assert result.stderr.lines == ["ERROR: ini graph_api_version 'v3': choose one of beta, v1.0, all"]
+    # the command line outranks the ini file
+    assert pytester.runpytest_subprocess(*SUITE, "--graph-api-version", "v1.0", "--collect-only").ret == 0
 
 
 def test_without_a_target_the_suite_runs_against_the_embedded_mock_as_run_does(tmp_path: Path) -> None:
