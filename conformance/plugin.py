@@ -54,7 +54,6 @@ HEALTH_KEY: pytest.StashKey[Any] = pytest.StashKey()
 GRAPH_RUN_KEY = pytest.StashKey[bool]()  # set once graph cases are collected: the plugin is inert until then
 PROBLEM_KEY = pytest.StashKey[str]()  # a usage error found while collecting: the run ends with it
 EMBEDDED_KEY = pytest.StashKey[str]()  # the URL of the embedded reference mock, when no target was given
-EXIT_USAGE = 2  # graph-conformance's exit code for usage errors, bad input and runs that checked nothing
 
 
 def _dest(flag: str) -> str:
@@ -79,12 +78,12 @@ def pytest_cmdline_main(config: pytest.Config) -> Generator[None, int | pytest.E
             raise
         for line in exc.args:
             sys.stderr.write(f"ERROR: {line}\n")
-        return EXIT_USAGE
+        return UsageError.exit_code
     if GRAPH_RUN_KEY not in config.stash or code in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         return code
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         sys.stderr.write("graph-conformance: error: no case was selected\n")
-    return EXIT_USAGE
+    return UsageError.exit_code
 
 
 def _graph_settings(config: pytest.Config) -> Settings:
