@@ -312,6 +312,9 @@ def pytest_runtest_makereport(
         elif result is None and report.failed:
             reason = report.longreprtext.strip().splitlines()[-1] if report.longreprtext else None
         item.config.stash[REPORT_KEY].append(CaseReport(case.id, outcome, case.scenario, result, reason))
+    crash = getattr(report.longrepr, "reprcrash", None)
+    if report.failed and crash is not None:  # JUnit's message attribute: the first violation, without "Failed: "
+        crash.message = crash.message.removeprefix("Failed: ")
     return report
 
 
