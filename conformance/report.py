@@ -232,7 +232,7 @@ def human(cases: list[CaseReport]) -> list[str]:
 
 def rules_checked(cases: list[CaseReport], settings: Settings) -> str | None:
     """When writes were held back: how many of the catalogue's rules the run checked, and which need writes."""
-    from conformance.coverage import load_rules
+    from conformance.rules import load_rules
 
     held_back = [c for c in cases if c.outcome == "skipped" and c.scenario.writes]
     if not held_back:
