@@ -185,7 +185,7 @@ def _derive(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if not args.base_url:
+    if not args.base_url and not args.app:
         return _run_embedded(args)
     from conformance import config
 

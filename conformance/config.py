@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from conformance.errors import UsageError
+from conformance.inprocess import APP_ORIGIN, load_app
 from conformance.scrub import redact_url, remember
 from conformance.versions import ALL_VERSIONS
 
@@ -256,6 +257,14 @@ OPTIONS: tuple[Option, ...] = (
         kind="path",
         run="--pinned",
     ),
+    Option(
+        "app",
+        "--graph-app",
+        "run against this ASGI app in-process, no server and no network: module:attribute, or "
+        "module:factory() to call a factory (instead of a base URL)",
+        ini=True,
+        run="--app",
+    ),
 )
 
 
@@ -331,6 +340,7 @@ class Settings:
     report: Path | None
     pinned: Path | None
     record_mode: str | None  # pytest-recording's --record-mode, when given
+    app: str | None = None  # module:attr of an in-process ASGI app; base_url is then APP_ORIGIN
 
     @property
     def host(self) -> str:
@@ -345,13 +355,20 @@ class Settings:
         return written.isascii() and is_loopback_host(self.host)  # no look-alike spelling counts as loopback
 
     @property
+    def in_process(self) -> bool:
+        """Whether requests go to an in-process app (no network), never to a URL."""
+        return self.app is not None and self.base_url == APP_ORIGIN
+
+    @property
     def is_microsoft_graph(self) -> bool:
         host = self.host
         return any(host == h or host.endswith("." + h) for h in MICROSOFT_GRAPH_HOSTS)
 
     @property
     def target_kind(self) -> str:
-        """How the run treats the target: a loopback mock, or a live (any other) service."""
+        """How the run treats the target: an in-process app, a loopback mock, or a live (any other) service."""
+        if self.in_process:
+            return "in-process ASGI app, no network"
         if self.is_loopback:
             return "loopback mock"
         return "Microsoft Graph (live)" if self.is_microsoft_graph else "remote service (treated as live)"
@@ -362,9 +379,9 @@ class Settings:
 
     @property
     def guarded(self) -> bool:
-        """Whether writes could reach a live service: any target not on loopback, replays included (a
-        replay whose cassette misses a request, or that runs without vcrpy, would send it)."""
-        return not self.is_loopback
+        """Whether writes could reach a live service: any target not on loopback or in-process, replays
+        included (a replay whose cassette misses a request, or that runs without vcrpy, would send it)."""
+        return not (self.is_loopback or self.in_process)
 
     def write_refusal(self, *, user: bool = True, me: bool = False, policy: bool = False) -> str | None:
         """Why a scenario that writes (to the user, to /me, to the policy) must not run, or None."""
@@ -387,7 +404,7 @@ class Settings:
         if self.read_only:
             return "nothing (--read-only)"
         if not self.guarded:
-            return "anything (loopback mock)"
+            return "anything (in-process app)" if self.in_process else "anything (loopback mock)"
         if not self.allow_writes:
             return "nothing (no --allow-writes): read-only checks only"
         users = [u for u in self.allowed_users if u != "me"]
@@ -405,6 +422,7 @@ class Settings:
         return {
             "base_url": redact_url(self.base_url) if self.base_url else None,
             "target": self.target_kind,
+            "app": self.app,
             "versions": list(self.versions),
             "user": self.user,
             "auth": self.auth,
@@ -510,6 +528,11 @@ def resolve(
             raise UsageError(f"{given_as[opt.name]} {value!r}: choose one of {', '.join(opt.choices)}")
         raw[opt.name] = value
     base_url = _check_base_url(raw["base_url"], given_as["base_url"]) if raw["base_url"] else None
+    if raw["app"]:
+        if base_url:
+            raise UsageError(f"{given_as['app']} and {given_as['base_url']} both name a target: give one of them")
+        load_app(raw["app"], given_as["app"])  # imported now: a bad spec ends the run before anything is sent
+        base_url = APP_ORIGIN
     if raw["token_file"]:
         if cli.get("token"):
             raise UsageError("give --graph-token or --graph-token-file, not both")
@@ -574,14 +597,16 @@ def resolve(
         report=Path(raw["report"]) if raw["report"] else None,
         pinned=Path(raw["pinned"]) if raw["pinned"] else None,
         record_mode=record_mode,
+        app=raw["app"] or None,
     )
-    if base_url and not settings.is_loopback and not raw["user"]:
+    local = settings.is_loopback or settings.in_process  # a mock: its default users apply
+    if base_url and not local and not raw["user"]:
         raise UsageError(
             f"--graph-user is required against {settings.host} (not loopback): the user the scenarios act on"
         )
-    if settings.is_loopback and not settings.user_without_method:
+    if local and not settings.user_without_method:
         settings = replace(settings, user_without_method=DEFAULT_USER_WITHOUT_METHOD)
-    if settings.is_loopback and not settings.user_upn:
+    if local and not settings.user_upn:
         settings = replace(settings, user_upn=DEFAULT_USER_UPN)
     if settings.report is not None:
         check_writable_file(flags("report"), settings.report)

@@ -54,6 +54,7 @@ HEALTH_KEY: pytest.StashKey[Any] = pytest.StashKey()
 GRAPH_RUN_KEY = pytest.StashKey[bool]()  # set once graph cases are collected: the plugin is inert until then
 PROBLEM_KEY = pytest.StashKey[str]()  # a usage error found while collecting: the run ends with it
 EMBEDDED_KEY = pytest.StashKey[str]()  # the URL of the embedded reference mock, when no target was given
+APP_KEY = pytest.StashKey[Any]()  # the in-process app's host (transport.app.AppHost), with --graph-app
 
 
 def _dest(flag: str) -> str:
@@ -103,6 +104,8 @@ def _graph_settings(config: pytest.Config) -> Settings:
         # the token is passed on as read: a token file (standard input too) is read once
         embedded = {**cli, "base_url": url, "token": settings.token, "token_file": None}
         settings = resolve(embedded, ini, record_mode=record_mode)
+    if settings.in_process:
+        _start_app(config, settings)
     config.stash[SETTINGS_KEY] = settings
     _on_termination_interrupt(config)
     return settings
@@ -119,6 +122,17 @@ def _start_embedded_mock(config: pytest.Config) -> str:
     config.add_cleanup(server.__exit__)
     config.stash[EMBEDDED_KEY] = server.url
     return server.url
+
+
+def _start_app(config: pytest.Config, settings: Settings) -> None:
+    """Start the in-process app's event loop and lifespan for the session; it stops when the session ends."""
+    from conformance.inprocess import load_app
+    from conformance.transport.app import AppHost
+
+    app = settings.app or ""
+    host = AppHost(load_app(app, flags("app")), app, flags("app"), settings.timeout)
+    config.add_cleanup(host.close)
+    config.stash[APP_KEY] = host
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -217,15 +231,16 @@ def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
         settings.record_mode, f"record ({settings.record_mode})"
     )
     versions = ",".join(settings.versions) if len(settings.versions) == 1 else "all"
-    base_url = redact_url(settings.base_url or "")
+    base_url = settings.app if settings.in_process else redact_url(settings.base_url or "")
     embedded = config.stash.get(EMBEDDED_KEY, None)
-    target_flag = "" if embedded is not None else f" --base-url {base_url}"
+    target_flag = "" if embedded is not None else f" --{'app' if settings.in_process else 'base-url'} {base_url}"
     reproduce = f"graph-conformance run{target_flag} --api-version {versions} --user {settings.user}"
     if settings.record_mode:
         reproduce += f" --record-mode {settings.record_mode}"
     scenario_count = len({c.scenario.id for c in cases})
     lines = [
-        f"graph-conformance: target {base_url} is a {settings.target_kind}; may write: {settings.may_write()}",
+        f"graph-conformance: target {base_url} is {'an' if settings.in_process else 'a'} {settings.target_kind}; "
+        f"may write: {settings.may_write()}",
         f"graph-conformance {__version__}: target {base_url} ({target}), "
         f"versions {', '.join(settings.versions)}, user {settings.user}, auth {settings.auth}",
         f"graph-conformance: {mode}, cassette folder {settings.cassette_dir}, "
@@ -388,8 +403,9 @@ def graph_schemas() -> SchemaSet:
 
 
 @pytest.fixture(scope="session")
-def graph_client(graph_settings: Settings) -> Iterator[httpx.Client]:
-    """The run's bounded httpx client for the target, with its auth; closed at the end of the session."""
+def graph_client(graph_settings: Settings, pytestconfig: pytest.Config) -> Iterator[httpx.Client]:
+    """The run's bounded httpx client for the target (or the in-process app), with its auth; closed at the end
+    of the session."""
     import httpx
 
     from conformance.auth import build_auth
@@ -397,11 +413,14 @@ def graph_client(graph_settings: Settings) -> Iterator[httpx.Client]:
     auth = build_auth(graph_settings)
     from conformance.transport import BoundedTransport
 
-    proxy = _environment_proxy(graph_settings.base_url or "", graph_settings.is_loopback)
+    host = pytestconfig.stash.get(APP_KEY, None)
+    proxy = _environment_proxy(graph_settings.base_url or "", graph_settings.is_loopback or host is not None)
+    timeout, max_bytes = graph_settings.timeout, graph_settings.max_response_bytes
     try:
-        bounded = BoundedTransport(
-            timeout=graph_settings.timeout, max_bytes=graph_settings.max_response_bytes, proxy=proxy
-        )
+        if host is not None:
+            bounded = host.transport(timeout=timeout, max_bytes=max_bytes)
+        else:
+            bounded = BoundedTransport(timeout=timeout, max_bytes=max_bytes, proxy=proxy)
     except (ImportError, ValueError) as exc:  # e.g. a socks:// proxy without httpx's socks extra
         pytest.exit(f"graph-conformance: error: cannot use the environment's proxy {proxy!r}: {exc}", returncode=2)
     with httpx.Client(timeout=graph_settings.timeout, auth=auth, follow_redirects=False, transport=bounded) as client:

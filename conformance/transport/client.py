@@ -169,9 +169,6 @@ class _BoundedPool:
         self.pool = pool
         self.timeout = timeout
         self.max_bytes = max_bytes
-        # httpx builds its pool (direct, HTTP or SOCKS proxy) with no way to pass a backend: every
-        # connection the pool opens from now on goes through this one
-        pool._network_backend = DeadlineBackend(pool._network_backend)
 
     def handle_request(self, request: httpcore.Request) -> httpcore.Response:
         """Send ``request`` under its deadline; the answer's body comes bounded and decoded."""
@@ -238,4 +235,11 @@ class BoundedTransport(httpx.HTTPTransport):
         self, *, timeout: float = DEFAULT_TIMEOUT, max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES, **options: Any
     ) -> None:
         super().__init__(**options)
-        self._pool = _BoundedPool(self._pool, timeout, max_bytes)  # type: ignore[assignment]
+        self._pool = _BoundedPool(self._answering(), timeout, max_bytes)  # type: ignore[assignment]
+
+    def _answering(self) -> Any:
+        """What answers the requests below the bounds: httpx's own pool, every connection it opens bounded."""
+        # httpx builds its pool (direct, HTTP or SOCKS proxy) with no way to pass a backend: every
+        # connection the pool opens from now on goes through this one
+        self._pool._network_backend = DeadlineBackend(self._pool._network_backend)
+        return self._pool
