@@ -1,7 +1,7 @@
 """In-process exchanges with an ASGI app, under the same bounds as exchanges over the network.
 
-:class:`AppHost` runs the app's event loop in a daemon thread (an anyio blocking portal), with the
-app's lifespan startup before the run and its shutdown after it, each within the timeout.
+:class:`AppHost` runs the app's event loop (asyncio) in a daemon thread, with the app's lifespan startup
+before the run and its shutdown after it, each within the timeout.
 :class:`AppTransport` is a :class:`~conformance.transport.BoundedTransport` whose requests are answered
 by the app, through httpx's ``ASGITransport``, instead of a connection pool: the deadline, the size cap
 and the decoding above apply unchanged, and vcrpy records at the same level as over the network.
@@ -16,16 +16,15 @@ connection would. An app that blocks its event loop costs each exchange its time
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import inspect
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from typing import Any
 
-import anyio
 import httpcore
 import httpx
-from anyio.from_thread import BlockingPortal
 
 from conformance.errors import UsageError
 from conformance.inprocess import kind_of, said
@@ -36,7 +35,6 @@ from conformance.transport.decoding import DEFAULT_MAX_RESPONSE_BYTES
 # bound now, before any cassette is in use: vcrpy patches ASGITransport too, and would record each
 # exchange a second time below the one it records at HTTPTransport.handle_request
 _ASGI_EXCHANGE = httpx.ASGITransport.handle_async_request
-_LOOP_START = 10.0  # seconds the event loop thread may take to start
 
 
 class _OverCap(Exception):
@@ -115,35 +113,26 @@ class AppHost:
 
     ``name`` and ``flag`` say which app, in messages; ``timeout`` bounds the lifespan's startup and its
     shutdown. A startup that fails, does not finish in time, or finds no ASGI 3 app is a
-    :class:`UsageError`."""
+    :class:`UsageError`. Work is handed to the loop without waiting for it (``run_coroutine_threadsafe``),
+    so an app that blocks its loop cannot block the run beyond each wait's bound."""
 
     def __init__(self, app: Callable[..., Any], name: str, flag: str, timeout: float = DEFAULT_TIMEOUT) -> None:
         self.app = app
         self.name = name
-        self.flag = flag
         self.timeout = timeout
         self.state: dict[str, Any] = {}
         self.problem: str | None = None
-        self._ready = threading.Event()
-        self._portal: BlockingPortal | None = None
-        self._thread = threading.Thread(target=anyio.run, args=(self._loop,), name=f"app {name}", daemon=True)
+        self._started, self._stop, self._stopped = asyncio.Event(), asyncio.Event(), asyncio.Event()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name=f"app {name}", daemon=True)
         self._thread.start()
-        if not self._ready.wait(_LOOP_START) or self._portal is None:
-            raise UsageError(f"{flag} {name}: its event loop did not start")
-        self._portal.start_task_soon(self._lifespan)
-        if not self._within(self._started.wait):
+        self._lifespan_task = asyncio.run_coroutine_threadsafe(self._lifespan(), self._loop)
+        if not self._within(self._started.wait()):
             self.close()
             raise UsageError(f"{flag} {name}: its lifespan startup did not finish within {timeout:g}s (--timeout)")
         if self.problem:
             self.close()
             raise UsageError(f"{flag} {name}: {self.problem}")
-
-    async def _loop(self) -> None:
-        self._started, self._stop, self._stopped = anyio.Event(), anyio.Event(), anyio.Event()
-        async with BlockingPortal() as portal:
-            self._portal = portal
-            self._ready.set()
-            await portal.sleep_until_stopped()
 
     async def _lifespan(self) -> None:
         """The ASGI lifespan: startup now, shutdown once :meth:`close` asks. An app that raises on the
@@ -161,7 +150,7 @@ class AppHost:
         async def send(message: dict[str, Any]) -> None:
             kind = message.get("type")
             if kind == "lifespan.startup.failed":
-                self.problem = f"its lifespan startup failed: {message.get('message') or 'no reason given'}"
+                self.problem = f"its lifespan startup failed: {_last_line(message.get('message'))}"
             if kind in ("lifespan.startup.complete", "lifespan.startup.failed"):
                 self._started.set()
             elif kind in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
@@ -172,7 +161,10 @@ class AppHost:
             try:
                 called = self.app(scope, receive, send)
             except TypeError as exc:
-                self.problem = f"it cannot be called as an ASGI 3 app, with scope, receive and send ({said(exc)})"
+                self.problem = (
+                    f"it cannot be called as an ASGI 3 app, with scope, receive and send ({said(exc)}); "
+                    "a factory is named as module:factory()"
+                )
                 return
             if not inspect.isawaitable(called):
                 self.problem = (
@@ -186,10 +178,9 @@ class AppHost:
             self._started.set()
             self._stopped.set()
 
-    def _within(self, wait: Callable[[], Awaitable[Any]]) -> bool:
+    def _within(self, wait: Coroutine[Any, Any, Any]) -> bool:
         """Run ``wait`` in the app's loop for at most the timeout; whether it finished."""
-        assert self._portal is not None
-        future = self._portal.start_task_soon(wait)
+        future = asyncio.run_coroutine_threadsafe(wait, self._loop)
         try:
             future.result(timeout=self.timeout)
         except concurrent.futures.TimeoutError:
@@ -199,13 +190,12 @@ class AppHost:
 
     def exchange(self, request: httpcore.Request, deadline: Deadline, max_bytes: int) -> httpcore.Response:
         """The app's answer to ``request``, as far as it got by ``deadline`` (see the module docstring)."""
-        assert self._portal is not None
         body = b"".join(request.stream)  # type: ignore[arg-type]  # httpx's sync stream; small JSON bodies
         sent = httpx.Request(request.method.decode("ascii"), bytes(request.url).decode("ascii"), content=body)
         sent.headers = httpx.Headers(request.headers)
         watch = _Watch(self.app, self.state, max_bytes, head=sent.method == "HEAD")
         asgi = httpx.ASGITransport(watch)  # type: ignore[arg-type]  # scope and messages typed as dicts
-        future = self._portal.start_task_soon(lambda: _ASGI_EXCHANGE(asgi, sent))
+        future = asyncio.run_coroutine_threadsafe(_ASGI_EXCHANGE(asgi, sent), self._loop)
         try:
             future.result(timeout=max(deadline.remaining(), 0.0))
         except concurrent.futures.TimeoutError:
@@ -215,23 +205,30 @@ class AppHost:
             watch.raised = exc
         return watch.answer(deadline)
 
-    def close(self) -> None:
-        """The lifespan's shutdown, then the loop stopped: each within the timeout (a wedged loop is left
-        to its daemon thread)."""
-        if self._portal is None:
-            return
-        self._within(self._shutdown)
-        portal, self._portal = self._portal, None
-        portal.start_task_soon(portal.stop, True)
-        self._thread.join(self.timeout)
-
     def transport(self, *, timeout: float, max_bytes: int) -> AppTransport:
         """A transport for an ``httpx.Client`` whose every request this app answers, within the bounds."""
         return AppTransport(self, timeout=timeout, max_bytes=max_bytes)
 
+    def close(self) -> None:
+        """The lifespan's shutdown, then the loop stopped: each within the timeout (a wedged loop is left
+        to its daemon thread)."""
+        if self._loop.is_closed() or not self._thread.is_alive():
+            return
+        self._within(self._shutdown())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(self.timeout)
+        if not self._thread.is_alive():
+            self._loop.close()
+
     async def _shutdown(self) -> None:
         self._stop.set()
         await self._stopped.wait()
+
+
+def _last_line(message: Any) -> str:
+    """The last line of a lifespan failure's message (Starlette sends a whole traceback)."""
+    lines = [line.strip() for line in str(message or "").splitlines() if line.strip()]
+    return lines[-1][:300] if lines else "no reason given"
 
 
 class _AppPool:
