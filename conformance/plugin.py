@@ -414,7 +414,7 @@ def graph_client(graph_settings: Settings, pytestconfig: pytest.Config) -> Itera
     from conformance.transport import BoundedTransport
 
     host = pytestconfig.stash.get(APP_KEY, None)
-    proxy = _environment_proxy(graph_settings.base_url or "", graph_settings.is_loopback or host is not None)
+    proxy = _environment_proxy(graph_settings.base_url or "", graph_settings.is_loopback)
     timeout, max_bytes = graph_settings.timeout, graph_settings.max_response_bytes
     try:
         if host is not None:
