@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-PLAIN_SCRIPT = '''\
+PLAIN_SCRIPT = """\
 import json
 from pathlib import Path
 
@@ -48,7 +48,7 @@ def client():
 def test_case(client, requests):
     for method, path, headers, body in requests:
         client.request(method, path, headers=headers, content=body.encode("latin-1")).read()
-'''
+"""
 
 SKIPPED_HEADERS = {"host", "content-length", "connection"}  # httpx sets these itself
 
@@ -180,7 +180,8 @@ def main(rounds: int) -> None:
     print(f"bare pytest + httpx, same requests: {plain_median:6.2f} s   ({', '.join(f'{w:.2f}' for w in plain_walls)})")
     print(f"ratio: {suite_median / plain_median:.2f}x (target: at most 1.2x)")
     per_round = [s / p for s, p in zip(suite_walls, plain_walls, strict=True)]
-    print(f"ratio per round: median {statistics.median(per_round):.2f}x, range {min(per_round):.2f}-{max(per_round):.2f}x")
+    spread = f"{min(per_round):.2f}-{max(per_round):.2f}x"
+    print(f"ratio per round: median {statistics.median(per_round):.2f}x, range {spread}")
 
 
 if __name__ == "__main__":
