@@ -8,6 +8,9 @@ they arrived) and split into its cases by the run's JSON report. A pytest file w
 test per case then sends exactly those requests with httpx. The rounds alternate the two commands,
 so load on the machine falls on both alike. Prints both medians and their ratio; asserts nothing.
 
+Both commands run as an installed package would: with bytecode (written on the warm-up round into a
+temporary PYTHONPYCACHEPREFIX, even where PYTHONDONTWRITEBYTECODE is set) and, for the suite, its
+parsed-scenario cache (a temporary XDG_CACHE_HOME, filled by the capture run).
 The bare script runs with pytest's plugin autoloading off: the installed graph-conformance plugin
 (and vcrpy's) would otherwise load into it too and hide part of the suite's startup.
 Replayed requests that carry a value the mock generated in the first run (a reset PIN) may now be
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -128,14 +132,16 @@ def cases_of(report: Path, captured: list[list[Any]]) -> list[dict[str, Any]]:
     return cases
 
 
-def timed(argv: list[str], env: dict[str, str], cwd: str) -> float:
-    """Wall seconds of one whole process."""
+def timed(argv: list[str], env: dict[str, str], cwd: str) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system) of one whole process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(argv, capture_output=True, env=env, cwd=cwd, check=False)
     wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode not in (0, 1):
         print(f"exit {done.returncode} from {' '.join(argv[:3])}: {done.stderr.decode()[-400:]}")
-    return wall
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main(rounds: int) -> None:
@@ -151,7 +157,8 @@ def main(rounds: int) -> None:
                     raise SystemExit("the mock did not start")
                 time.sleep(0.05)
             url = port_file.read_text(encoding="utf-8")
-            env = dict(os.environ)
+            env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+            env.update(PYTHONPYCACHEPREFIX=str(folder / "bytecode"), XDG_CACHE_HOME=str(folder / "cache"))
             suite = [*command(), "run", "--base-url", url]
             report = folder / "report.json"
             subprocess.run([*suite, "--report-json", str(report)], capture_output=True, env=env, check=False)
@@ -167,21 +174,30 @@ def main(rounds: int) -> None:
             plain_env = {**env, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
             timed(plain, plain_env, str(plain_dir))  # warm both: file caches, bytecode
             timed(suite, env, scratch)
-            suite_walls, plain_walls = [], []
+            suite_runs, plain_runs = [], []
             for _ in range(rounds):
-                suite_walls.append(timed(suite, env, scratch))
-                plain_walls.append(timed(plain, plain_env, str(plain_dir)))
+                suite_runs.append(timed(suite, env, scratch))
+                plain_runs.append(timed(plain, plain_env, str(plain_dir)))
         finally:
             mock.terminate()
             mock.wait(timeout=10)
-    suite_median, plain_median = statistics.median(suite_walls), statistics.median(plain_walls)
     print(f"cases: {len(cases)}, requests per run: {len(captured)}, rounds: {rounds} (alternating; medians)")
-    print(f"graph-conformance run --base-url:  {suite_median:6.2f} s   ({', '.join(f'{w:.2f}' for w in suite_walls)})")
-    print(f"bare pytest + httpx, same requests: {plain_median:6.2f} s   ({', '.join(f'{w:.2f}' for w in plain_walls)})")
-    print(f"ratio: {suite_median / plain_median:.2f}x (target: at most 1.2x)")
-    per_round = [s / p for s, p in zip(suite_walls, plain_walls, strict=True)]
-    spread = f"{min(per_round):.2f}-{max(per_round):.2f}x"
-    print(f"ratio per round: median {statistics.median(per_round):.2f}x, range {spread}")
+    for index, measure in enumerate(("wall", "CPU")):
+        suite_figures = [run[index] for run in suite_runs]
+        plain_figures = [run[index] for run in plain_runs]
+        suite_median, plain_median = statistics.median(suite_figures), statistics.median(plain_figures)
+        print(f"{measure} seconds")
+        print(f"  graph-conformance run --base-url:   {suite_median:6.2f}  ({_listed(suite_figures)})")
+        print(f"  bare pytest + httpx, same requests: {plain_median:6.2f}  ({_listed(plain_figures)})")
+        per_round = [s / p for s, p in zip(suite_figures, plain_figures, strict=True)]
+        print(
+            f"  ratio of the medians: {suite_median / plain_median:.2f}x (target: at most 1.2x); per round: median "
+            f"{statistics.median(per_round):.2f}x, range {min(per_round):.2f}-{max(per_round):.2f}x"
+        )
+
+
+def _listed(figures: list[float]) -> str:
+    return ", ".join(f"{figure:.2f}" for figure in figures)
 
 
 if __name__ == "__main__":

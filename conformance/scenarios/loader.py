@@ -28,6 +28,7 @@ from conformance.jsonpath import format_path
 from conformance.jsonpath import parse as parse_path
 from conformance.rules import RULES_DISPLAY, load_rules
 from conformance.safeyaml import kind_of
+from conformance.scenarios import cache as parsed_cache
 from conformance.scenarios.model import (
     BUILTIN_VARIABLES,
     OPERAND_KINDS,
@@ -633,7 +634,7 @@ def load_scenarios(
         except InputError as exc:  # not a regular file, not UTF-8, or too big
             problems.append(str(exc))
             continue
-        parsed, found = parse_scenario(text, display, known_schemas, shared, rules)
+        parsed, found = parsed_cache.parsed(text, display, known_schemas, shared, rules, parse_scenario)
         problems.extend(found)
         for scenario in expand_cases(parsed) if parsed else []:
             if scenario.id in seen:
