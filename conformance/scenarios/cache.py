@@ -45,9 +45,19 @@ def _code_digest() -> bytes:
     return digest.digest()
 
 
+_last_setups: list[Any] = [None, b""]  # the setups last hashed, and their digest: one load_scenarios passes the same
+
+
+def _setups_digest(setups: Any) -> bytes:
+    if _last_setups[0] is not setups:
+        _last_setups[:] = [setups, hashlib.sha256(pickle.dumps(setups, protocol=5)).digest()]
+    digest: bytes = _last_setups[1]
+    return digest
+
+
 def key(text: str, display: str, known_schemas: set[str] | None, setups: Any, rules: dict[str, Any] | None) -> str:
     """The entry name for one parse: every input of :func:`~conformance.scenarios.loader.parse_scenario`."""
-    digest = hashlib.sha256(_code_digest())
+    digest = hashlib.sha256(_code_digest() + _setups_digest(setups))
     for part in (
         text,
         display,
@@ -55,7 +65,6 @@ def key(text: str, display: str, known_schemas: set[str] | None, setups: Any, ru
         json.dumps(rules, sort_keys=True, default=repr),
     ):
         digest.update(part.encode() + b"\0")
-    digest.update(pickle.dumps(setups, protocol=5))
     return digest.hexdigest()
 
 
