@@ -6,7 +6,9 @@ requests: whole processes, startup and exit included, against one reference mock
 A first run of the suite is captured by the mock (method, path, headers and body of every request, as
 they arrived) and split into its cases by the run's JSON report. A pytest file with one parametrized
 test per case then sends exactly those requests with httpx. The rounds alternate the two commands,
-so load on the machine falls on both alike. Prints both medians and their ratio; asserts nothing.
+so load on the machine falls on both alike. Prints both medians and their ratio, for wall seconds
+(the figure that matters) and for CPU seconds of the process (user + system: steadier on a busy
+machine); asserts nothing.
 
 Both commands run as an installed package would: with bytecode (written on the warm-up round into a
 temporary PYTHONPYCACHEPREFIX, even where PYTHONDONTWRITEBYTECODE is set) and, for the suite, its
