@@ -418,7 +418,7 @@ class Settings:
         }
 
 
-def _check_base_url(value: str) -> str:
+def _check_base_url(value: str, given_as: str = "--graph-base-url") -> str:
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018  # reading it validates it
@@ -426,7 +426,7 @@ def _check_base_url(value: str) -> str:
         parts = urlsplit("invalid:")
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
         raise UsageError(
-            f"--graph-base-url {redact_url(value)!r}: give the service root as http(s)://host[:port][/path], "
+            f"{given_as} {redact_url(value)!r}: give the service root as http(s)://host[:port][/path], "
             "e.g. https://graph.microsoft.com"
         )
     path = parts.path.rstrip("/")
@@ -438,7 +438,7 @@ def _check_base_url(value: str) -> str:
         value = parts._replace(netloc=hostport).geturl()
     if path.split("/")[-1] in ALL_VERSIONS:
         raise UsageError(
-            f"--graph-base-url {redact_url(value)!r}: give the service root without the version "
+            f"{given_as} {redact_url(value)!r}: give the service root without the version "
             "(the suite adds /beta or /v1.0)"
         )
     return value.rstrip("/")
@@ -497,25 +497,26 @@ def resolve(
     """CLI > ini > environment > default, validated, into one frozen Settings."""
     environ = dict(os.environ) if environ is None else environ
     raw: dict[str, Any] = {}
+    given_as: dict[str, str] = {}  # how each value was given (flag, ini key or variable), for the messages
     for opt in OPTIONS:
-        value = cli.get(opt.name)
+        value, given_as[opt.name] = cli.get(opt.name), opt.flag
         if value in (None, [], False) and opt.ini:
-            value = ini.get(opt.name) or None
+            value, given_as[opt.name] = ini.get(opt.name) or None, f"ini graph_{opt.name}"
         if value in (None, [], False) and opt.env:
-            value = environ.get(opt.env) or None
+            value, given_as[opt.name] = environ.get(opt.env) or None, opt.env
         if value in (None, [], False):
-            value = opt.default
+            value, given_as[opt.name] = opt.default, opt.flag
         if opt.choices and value is not None and value not in opt.choices:
-            raise UsageError(f"{opt.flag} {value!r}: choose one of {', '.join(opt.choices)}")
+            raise UsageError(f"{given_as[opt.name]} {value!r}: choose one of {', '.join(opt.choices)}")
         raw[opt.name] = value
-    base_url = _check_base_url(raw["base_url"]) if raw["base_url"] else None
+    base_url = _check_base_url(raw["base_url"], given_as["base_url"]) if raw["base_url"] else None
     if raw["token_file"]:
         if cli.get("token"):
             raise UsageError("give --graph-token or --graph-token-file, not both")
         raw["token"] = read_token_file(str(raw["token_file"]))
     auth = raw["auth"] or ("token" if raw["token"] else "none")
     if auth == "token" and not raw["token"]:
-        raise UsageError("--graph-auth token needs --graph-token, --graph-token-file or GRAPH_ACCESS_TOKEN")
+        raise UsageError(f"{given_as['auth']} token needs --graph-token, --graph-token-file or GRAPH_ACCESS_TOKEN")
     needed = {
         "client-secret": ("tenant", "client_id", "client_secret"),
         "client-certificate": ("tenant", "client_id", "certificate", "certificate_thumbprint"),
@@ -523,10 +524,10 @@ def resolve(
     }.get(auth, ())
     missing = [option(n).flag for n in needed if not raw[n]]
     if missing:
-        raise UsageError(f"--graph-auth {auth} needs {', '.join(missing)}")
+        raise UsageError(f"{given_as['auth']} {auth} needs {', '.join(missing)}")
     numbers: dict[str, float] = {}
     for name in ("timeout", "retry_budget", "max_response_bytes"):
-        flag = option(name).flag
+        flag = given_as[name]
         try:
             numbers[name] = int(raw[name]) if option(name).kind == "int" else float(raw[name])
         except (TypeError, ValueError):

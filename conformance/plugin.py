@@ -1,12 +1,15 @@
 """pytest plugin (entry point ``pytest11``): scenarios become parametrized cases ``<id>[<version>]``.
 
-Order: configure, addoption, hooks, then fixtures from broad to narrow scope. Loading this module
-imports only pytest and the settings table: httpx, jsonschema, PyYAML and msal are imported when a
-case runs, so installing graph-conformance costs other pytest runs nothing.
+Order: configure, the exit codes, settings, addoption, hooks, then fixtures from broad to narrow scope.
+Loading this module imports only pytest and the settings table: httpx, jsonschema, PyYAML and msal are
+imported when a case runs, so installing graph-conformance costs other pytest runs nothing. The plugin
+is inert until graph cases are collected: only then are settings resolved and checked (with no target,
+the embedded reference mock is started), and only then are exit codes graph-conformance's 0, 1 or 2.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +51,9 @@ DEFERRED_KEY: pytest.StashKey[list[int]] = pytest.StashKey()  # signals held whi
 BAD_INPUT_KEY = pytest.StashKey[list[str]]()  # unreadable or missing cassettes: the run ends as a usage error
 PINS_KEY: pytest.StashKey[list[dict[str, Any]]] = pytest.StashKey()
 HEALTH_KEY: pytest.StashKey[Any] = pytest.StashKey()
+GRAPH_RUN_KEY = pytest.StashKey[bool]()  # set once graph cases are collected: the plugin is inert until then
+PROBLEM_KEY = pytest.StashKey[str]()  # a usage error found while collecting: the run ends with it
+EMBEDDED_KEY = pytest.StashKey[str]()  # the URL of the embedded reference mock, when no target was given
 
 
 def _dest(flag: str) -> str:
@@ -55,19 +61,64 @@ def _dest(flag: str) -> str:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the markers, resolve the settings from options, ini and environment, and stash them."""
+    """Register the markers; nothing is resolved or checked until graph cases are collected."""
     config.addinivalue_line("markers", "graph_writes: the case changes the target's state")
     config.addinivalue_line("markers", "graph_unguarded: the case needs no live-tenant guard")
+    config.stash[REPORT_KEY] = []
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_cmdline_main(config: pytest.Config) -> Generator[None, int | pytest.ExitCode, int | pytest.ExitCode]:
+    """A run that collected graph cases ends 0 (conformant), 1 (violations) or 2 (anything else: bad options,
+    settings or input, nothing selected or checked, interrupted); any other run keeps pytest's code."""
+    try:
+        code = yield
+    except pytest.UsageError as exc:
+        if GRAPH_RUN_KEY not in config.stash:
+            raise
+        for line in exc.args:
+            sys.stderr.write(f"ERROR: {line}\n")
+        return UsageError.exit_code
+    if GRAPH_RUN_KEY not in config.stash or code in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        return code
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+        sys.stderr.write("graph-conformance: error: no case was selected\n")
+    return UsageError.exit_code
+
+
+def _graph_settings(config: pytest.Config) -> Settings:
+    """The run's settings, resolved and checked the first time graph cases are collected (never before, so
+    the plugin cannot fail a run that collects none); with no target, the embedded reference mock is started."""
+    settings = config.stash.get(SETTINGS_KEY, None)
+    if settings is not None:
+        return settings
     cli = {o.name: config.getoption(_dest(o.flag)) for o in OPTIONS}
     ini = {o.name: config.getini(f"graph_{o.name}") for o in OPTIONS if o.ini}
-    try:
-        settings = resolve(cli, ini, record_mode=config.getoption("record_mode", default=None))
-    except UsageError as exc:
-        raise pytest.UsageError(str(exc)) from None
+    record_mode = config.getoption("record_mode", default=None)
+    settings = resolve(cli, ini, record_mode=record_mode)
     if settings.replaying and config.getoption("disable_recording", False):
-        raise pytest.UsageError("--record-mode none replays cassettes; it cannot go with --disable-recording")
+        raise UsageError("--record-mode none replays cassettes; it cannot go with --disable-recording")
+    if settings.base_url is None:
+        url = _start_embedded_mock(config)
+        # the token is passed on as read: a token file (standard input too) is read once
+        embedded = {**cli, "base_url": url, "token": settings.token, "token_file": None}
+        settings = resolve(embedded, ini, record_mode=record_mode)
     config.stash[SETTINGS_KEY] = settings
-    config.stash[REPORT_KEY] = []
+    _on_termination_interrupt(config)
+    return settings
+
+
+def _start_embedded_mock(config: pytest.Config) -> str:
+    """Start the reference mock on a free loopback port for the session (as ``graph-conformance run`` does
+    without a target); it stops when the session ends. Its URL is returned."""
+    from conformance.mock import create_app
+    from conformance.mock.serve import BackgroundServer
+
+    server = BackgroundServer(create_app())
+    server.__enter__()
+    config.add_cleanup(server.__exit__)
+    config.stash[EMBEDDED_KEY] = server.url
+    return server.url
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -98,42 +149,24 @@ def _load_cases(config: pytest.Config) -> list[Case]:
     try:
         scenarios = load_scenarios(list(settings.scenarios) or [CATALOGUE], known, base=Path(str(config.rootpath)))
     except ScenarioError as exc:
-        raise pytest.UsageError(
-            f"malformed scenarios ({len(exc.problems)} problems):\n" + "\n".join(exc.problems)
-        ) from None
+        raise UsageError(f"malformed scenarios ({len(exc.problems)} problems):\n" + "\n".join(exc.problems)) from None
     try:
         config.stash[PINS_KEY] = load_pins(settings.pinned or PINNED, scenarios)
     except ScenarioError as exc:
-        raise pytest.UsageError("bad pinned alternatives:\n" + "\n".join(exc.problems)) from None
+        raise UsageError("bad pinned alternatives:\n" + "\n".join(exc.problems)) from None
     cases = [Case(s, v) for s in scenarios for v in s.versions if v in settings.versions]
+    if not cases:
+        raise UsageError(f"no case selected: none of the scenarios runs on API version {', '.join(settings.versions)}")
     config.stash[CASES_KEY] = cases
     return cases
 
 
-def pytest_collection(session: pytest.Session) -> None:
-    """With a target: load and check the scenarios now, so a malformed one is a usage error."""
-    settings = session.config.stash[SETTINGS_KEY]
-    if not settings.base_url:
-        return
-    cases = _load_cases(session.config)  # malformed scenarios stop the run here, as a usage error
-    if not cases:
-        raise pytest.UsageError(
-            f"no case selected: none of the scenarios runs on API version {', '.join(settings.versions)}"
-        )
-    _on_termination_interrupt(session.config)
-    terminal = session.config.pluginmanager.get_plugin("terminalreporter")
-    header_shown = session.config.option.verbose >= 0 and not session.config.getoption("no_header", False)
-    if terminal is not None and not header_shown:
-        terminal.write_line(_banner(settings))  # the header (which holds it) is not shown
-
-
-def _banner(settings: Settings) -> str:
-    from conformance.scrub import redact_url
-
-    return (
-        f"graph-conformance: target {redact_url(settings.base_url or '')} is a {settings.target_kind}; "
-        f"may write: {settings.may_write()}"
-    )
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """A usage error found while collecting graph cases ends the run now, before anything is sent."""
+    problem = session.config.stash.get(PROBLEM_KEY, None)
+    if problem is not None:
+        raise pytest.UsageError(problem)
 
 
 def _on_termination_interrupt(config: pytest.Config) -> None:
@@ -169,10 +202,11 @@ def _on_termination_interrupt(config: pytest.Config) -> None:
     config.add_cleanup(restore)
 
 
-def pytest_report_header(config: pytest.Config) -> list[str]:
-    """The banner, the target and how it is reached, the schemas' digest, the case count, and how to reproduce."""
-    settings = config.stash[SETTINGS_KEY]
-    if not settings.base_url:
+def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
+    """The header of a graph run, shown whatever the verbosity: the target and how it is reached, what
+    may be written, the schemas' digest, the case count, and how to reproduce."""
+    settings = config.stash.get(SETTINGS_KEY, None)
+    if settings is None or PROBLEM_KEY in config.stash:
         return []
     from conformance.contract import default_schema_dir, digest
     from conformance.scrub import redact_url
@@ -183,37 +217,44 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         settings.record_mode, f"record ({settings.record_mode})"
     )
     versions = ",".join(settings.versions) if len(settings.versions) == 1 else "all"
-    base_url = redact_url(settings.base_url)
-    reproduce = f"graph-conformance run --base-url {base_url} --api-version {versions} --user {settings.user}"
+    base_url = redact_url(settings.base_url or "")
+    embedded = config.stash.get(EMBEDDED_KEY, None)
+    target_flag = "" if embedded is not None else f" --base-url {base_url}"
+    reproduce = f"graph-conformance run{target_flag} --api-version {versions} --user {settings.user}"
     if settings.record_mode:
         reproduce += f" --record-mode {settings.record_mode}"
     scenario_count = len({c.scenario.id for c in cases})
-    return [
-        _banner(settings),
+    lines = [
+        f"graph-conformance: target {base_url} is a {settings.target_kind}; may write: {settings.may_write()}",
         f"graph-conformance {__version__}: target {base_url} ({target}), "
         f"versions {', '.join(settings.versions)}, user {settings.user}, auth {settings.auth}",
         f"graph-conformance: {mode}, cassette folder {settings.cassette_dir}, "
         f"schemas digest {digest(default_schema_dir())}, {scenario_count} scenarios, {len(cases)} cases",
         f"graph-conformance: reproduce with: {reproduce}",
     ]
+    if embedded is not None:
+        given = "graph-conformance: no --graph-base-url given"
+        lines.insert(0, f"{given}: running against the embedded reference mock at {embedded}")
+    return lines
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Parametrize ``graph_case`` with every scenario x version the settings select."""
     if "graph_case" not in metafunc.fixturenames:
         return
-    settings = metafunc.config.stash[SETTINGS_KEY]
-    if not settings.base_url:
-        metafunc.parametrize(
-            "graph_case",
-            [pytest.param(None, marks=pytest.mark.skip(reason="no --graph-base-url given"))],
-            ids=["no-target"],
-        )
+    config = metafunc.config
+    config.stash[GRAPH_RUN_KEY] = True
+    try:
+        settings = _graph_settings(config)
+        cases = _load_cases(config)
+    except UsageError as exc:
+        config.stash.setdefault(PROBLEM_KEY, str(exc))  # raised once collection is over (not as a collection error)
+        metafunc.parametrize("graph_case", [])
         return
     from conformance.guard import refusal
 
     params = []
-    for case in _load_cases(metafunc.config):
+    for case in cases:
         marks: list[Any] = []
         if settings.record_mode:
             marks.append(pytest.mark.vcr)
@@ -271,6 +312,9 @@ def pytest_runtest_makereport(
         elif result is None and report.failed:
             reason = report.longreprtext.strip().splitlines()[-1] if report.longreprtext else None
         item.config.stash[REPORT_KEY].append(CaseReport(case.id, outcome, case.scenario, result, reason))
+    crash = getattr(report.longrepr, "reprcrash", None)
+    if report.failed and crash is not None:  # JUnit's message attribute: the first violation, without "Failed: "
+        crash.message = crash.message.removeprefix("Failed: ")
     return report
 
 
@@ -331,7 +375,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 @pytest.fixture(scope="session")
 def graph_settings(request: pytest.FixtureRequest) -> Settings:
     """The run's resolved settings."""
-    return request.config.stash[SETTINGS_KEY]
+    return _graph_settings(request.config)
 
 
 @pytest.fixture(scope="session")

@@ -7,15 +7,16 @@ findings) until the JSON report is written; findings are rendered by :mod:`confo
 from __future__ import annotations
 
 import json
+import shlex
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from conformance import findings
+from conformance import findings, scrub
 from conformance.config import Settings
-from conformance.findings import Note, Violation
-from conformance.runner import CaseResult
+from conformance.findings import Note, NoteKind, Violation
+from conformance.runner import CaseResult, Exchange
 from conformance.scenarios import Scenario
 
 
@@ -71,8 +72,10 @@ class CaseReport:
 
 
 def failure_message(result: CaseResult) -> str:
-    """The failure message of a case: each failing step, what was sent and came back, every finding."""
-    lines = [f"{result.case_id} — {result.scenario.title} ({result.scenario.location})"]
+    """The failure message of a case, first line first: the first violation (or what ended the case),
+    then the case, then each failing step with what was sent, every finding, the answer's body (scrubbed,
+    truncated) and a curl line reproducing the request."""
+    lines = [_headline(result), f"{result.case_id} — {result.scenario.title} ({result.scenario.location})"]
     if result.not_run:
         lines.append(f"  not run: {result.not_run}")
     if result.error:
@@ -87,19 +90,83 @@ def failure_message(result: CaseResult) -> str:
             lines.append(f'  step "{exchange.step}"')
             lines.append(f"    {exchange.summary()}")
             lines.extend(_indented(shown))
+            if any(isinstance(f, Violation) for f in shown):
+                lines.append(f"    body: {shown_body(exchange.response_text)}".replace("\n", "\n      "))
+                lines.append(f"    reproduce: {curl(exchange)}")
     for step, shown in by_step.items():
         lines.append(f'  step "{step}"')
         lines.extend(_indented(shown))
     return "\n".join(lines)
 
 
+def _headline(result: CaseResult) -> str:
+    """The message's first line, the one JUnit's message attribute and pytest's short summary show."""
+    if result.violations:
+        first = result.violations[0]
+        more = f", +{len(result.violations) - 1} more" if len(result.violations) > 1 else ""
+        return f'{findings.brief(first)} (step "{first.step}"{more})'
+    if result.not_run:
+        return f"not run: {result.not_run}"
+    return f"error: {result.error}" if result.error else "failed"
+
+
 def _indented(shown: list[Violation | Note]) -> list[str]:
     return [f"    {findings.text(f)}".replace("\n", "\n    ") for f in shown]
 
 
+BODY_SHOWN = 1000  # characters of an answer's body a failure message shows
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F) if chr(c) not in "\n\t"}
+
+
+def shown_body(text: str, limit: int = BODY_SHOWN) -> str:
+    """An answer's body for a message: secrets scrubbed, control characters escaped, cut at ``limit``
+    characters with how much was cut; ``(empty)`` when there is none."""
+    if not text:
+        return "(empty)"
+    scrubbed = scrub.scrub_text(text).translate(_CONTROL)
+    if len(scrubbed) <= limit:
+        return scrubbed
+    return f"{scrubbed[:limit]}… ({len(scrubbed) - limit} more characters cut, {len(scrubbed)} in all)"
+
+
+_NOT_REPRODUCED = frozenset({"client-request-id", *scrub.SECRET_HEADERS})
+
+
+def curl(exchange: Exchange) -> str:
+    """A one-line curl command sending ``exchange``'s request again, shell-quoted.
+
+    The token is ``$TOKEN`` (set it in the shell); each PIN is a placeholder naming its member
+    (``<newPin>``) to fill in; other secrets stay as :mod:`conformance.scrub` replaced them."""
+    url = scrub.scrub_header("url", scrub.redact_url(exchange.url))
+    parts = ["curl", "-X", shlex.quote(exchange.method), shlex.quote(url), "-H", '"Authorization: Bearer $TOKEN"']
+    for name, value in exchange.request_headers.items():
+        if name.lower() not in _NOT_REPRODUCED:
+            parts += ["-H", shlex.quote(f"{name}: {scrub.scrub_header(name, value)}")]
+    if exchange.request_body is not None:
+        body = _pin_placeholders(scrub.scrub_json(exchange.request_body))
+        parts += ["-H", shlex.quote("Content-Type: application/json")]
+        parts += ["--data-raw", shlex.quote(json.dumps(body, ensure_ascii=False, separators=(",", ":")))]
+    return " ".join(parts).translate(_CONTROL)
+
+
+def _pin_placeholders(value: Any) -> Any:
+    """A scrubbed JSON value with each PIN placeholder named after its member: ``<code>``, ``<newPin>``."""
+    if isinstance(value, dict):
+        return {
+            k: f"<{k}>" if k in scrub.PIN_KEYS and v == scrub.PIN_PLACEHOLDER else _pin_placeholders(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_pin_placeholders(item) for item in value]
+    return value
+
+
 def summary(cases: list[CaseReport]) -> dict[str, int]:
-    """How many cases ended each way, and how many notes (drift warnings) the run found."""
+    """How many cases ended each way, how many warnings (notes) the run found, and of those how many
+    are drift (undocumented properties) and how many are values a cassette holds redacted (checked
+    when they were recorded)."""
     counts = Counter(c.outcome for c in cases)
+    kinds = Counter(n.kind for c in cases for n in c.notes)
     return {
         "passed": counts["passed"],
         "failed": counts["failed"],
@@ -107,7 +174,9 @@ def summary(cases: list[CaseReport]) -> dict[str, int]:
         "skipped": counts["skipped"],
         "not_run": counts["not-run"],
         "interrupted": counts["interrupted"],
-        "warnings": sum(len(c.notes) for c in cases),
+        "warnings": sum(kinds.values()),
+        "drift": kinds[NoteKind.UNDOCUMENTED],
+        "checked_at_recording": kinds[NoteKind.REDACTED],
     }
 
 
@@ -123,14 +192,19 @@ def write_json(path: Path, cases: list[CaseReport], settings: dict[str, Any], sc
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+NOTE_LABELS = {NoteKind.UNDOCUMENTED: "drift", NoteKind.REDACTED: "checked at recording"}
+
+
 def human(cases: list[CaseReport]) -> list[str]:
-    """The counts, then every case with its outcome (failures with their first violation), then drift."""
+    """The counts, then every case with its outcome (failures with their first violation), then the
+    alternatives answered, the drift, and the values checked at recording."""
     counts = summary(cases)
     interrupted = f", {counts['not_run']} not run" if counts["not_run"] else ""
     interrupted += f", {counts['interrupted']} interrupted" if counts["interrupted"] else ""
     lines = [
         f"graph-conformance: {counts['passed']} passed, {counts['failed']} failed, {counts['errors']} errors, "
-        f"{counts['skipped']} skipped{interrupted}, {counts['warnings']} drift warnings"
+        f"{counts['skipped']} skipped{interrupted}, {counts['drift']} drift warnings, "
+        f"{counts['checked_at_recording']} values checked at recording"
     ]
     for case in sorted(cases, key=lambda c: (c.outcome == "passed", c.id)):
         reason = case.reason or (f"not run: {case.result.not_run}" if case.result and case.result.not_run else "")
@@ -150,15 +224,15 @@ def human(cases: list[CaseReport]) -> list[str]:
             lines.append(
                 f'  alternative: {case.id} "{choice["step"]}" answered {choice["chosen"]} (documented: {documented})'
             )
-    drift = Counter(findings.brief(n) for c in cases for n in c.notes)
-    for text, count in sorted(drift.items()):
-        lines.append(f"  drift: {text} ({count} case{'s' if count > 1 else ''})")
+    noted = Counter((NOTE_LABELS[n.kind], findings.brief(n)) for c in cases for n in c.notes)
+    for (label, text), count in sorted(noted.items()):
+        lines.append(f"  {label}: {text} ({count} case{'s' if count > 1 else ''})")
     return lines
 
 
 def rules_checked(cases: list[CaseReport], settings: Settings) -> str | None:
     """When writes were held back: how many of the catalogue's rules the run checked, and which need writes."""
-    from conformance.coverage import load_rules
+    from conformance.rules import load_rules
 
     held_back = [c for c in cases if c.outcome == "skipped" and c.scenario.writes]
     if not held_back:

@@ -38,8 +38,11 @@ def test_the_catalogue_replays_offline_from_the_committed_cassettes(tmp_path) ->
     counts = f"{cases - reads_of_existing} passed, 0 failed, 0 errors, {reads_of_existing} skipped, "
     assert f"graph-conformance: {counts}" in result.stdout
     # the only notes: secrets the cassettes hold redacted, whose checks ran when they were recorded
-    notes = [line for line in result.stdout.splitlines() if line.startswith("  drift: ")]
-    assert all("value is redacted in the cassette" in line for line in notes), notes
+    lines = result.stdout.splitlines()
+    assert [line for line in lines if line.startswith("  drift: ")] == []
+    notes = [line for line in lines if line.startswith("  checked at recording: ")]
+    assert notes and all("value is redacted in the cassette" in line for line in notes), notes
+    assert re.search(r", 0 drift warnings, [1-9][0-9]* values checked at recording\n", result.stdout)
     assert result.stdout.count("not applicable: ") == reads_of_existing
 
 

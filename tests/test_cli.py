@@ -205,7 +205,7 @@ def test_run_without_a_target_runs_everything_against_the_embedded_mock(tmp_path
     reads = {s.id for s in scenarios if not s.writes and any(step.not_applicable for step in s.steps)}
     expected = sorted(f"{s.id}[{v}]" for s in scenarios for v in s.versions if s.id not in reads)
     skipped = sorted(f"{s.id}[{v}]" for s in scenarios for v in s.versions if s.id in reads)
-    counts = f"{len(expected)} passed, 0 failed, 0 errors, {len(skipped)} skipped, 0 drift warnings"
+    counts = f"{len(expected)} passed, 0 failed, 0 errors, {len(skipped)} skipped, 0 drift warnings, 0 values checked at recording"
     assert f"graph-conformance: {counts}" in lines
     passed = sorted(line.split()[-1] for line in lines if line.startswith("  passed  "))
     assert passed == expected and len(passed) >= 32
@@ -305,7 +305,7 @@ def test_run_exit_codes_against_a_real_server(tmp_path: Path) -> None:
         "run", "--base-url", "http://127.0.0.1:9", "--scenarios", str(FIXTURES / "malformed"), cwd=tmp_path
     )
     assert conformant.returncode == 0, conformant.stdout
-    counts = f"{case_count(FIXTURES / 'scenarios')} passed, 0 failed, 0 errors, 0 skipped, 0 drift warnings"
+    counts = f"{case_count(FIXTURES / 'scenarios')} passed, 0 failed, 0 errors, 0 skipped, 0 drift warnings, 0 values checked at recording"
     assert f"graph-conformance: {counts}" in conformant.stdout
     assert (tmp_path / "r.json").is_file()
     assert violations.returncode == 1, violations.stdout

@@ -78,26 +78,34 @@ def test_a_moved_sentence_is_named_with_its_new_line(docs: Path) -> None:
     assert f"STALE {PAGE}:15:" in result.stdout and "moved to line 16" in result.stdout
 
 
+def coverage_with_edited(tmp_path: Path, name: str, old: str, new: str) -> str:
+    """stdout of ``coverage`` with a copy of the packaged ``name`` (waivers or statements) edited once;
+    asserts the run exits 1."""
+    edited = tmp_path / f"{name}.yaml"
+    text = (REPO / "conformance" / f"{name}.yaml").read_text(encoding="utf-8")
+    assert old in text
+    edited.write_text(text.replace(old, new, 1))
+    option = "--waivers" if name == "waivers" else "--inventory"
+    result = graph_conformance("coverage", option, edited)
+    assert result.returncode == 1
+    return result.stdout
+
+
 def test_a_waiver_without_a_reason_fails(tmp_path: Path) -> None:
-    waivers = tmp_path / "waivers.yaml"
     text = (REPO / "conformance" / "waivers.yaml").read_text(encoding="utf-8")
     entry = re.search(r"^ +- \{line: (\d+), fingerprint: '\w+', kind: \w+, reason: permissions\}$", text, re.M)
     assert entry is not None
-    waivers.write_text(text.replace(entry.group(0), entry.group(0).replace(", reason: permissions", ""), 1))
-    result = graph_conformance("coverage", "--waivers", waivers)
-    assert result.returncode == 1
-    assert re.search(r"STALE \S+:\d+: \S*waivers\.yaml:\d+: the waiver gives no reason", result.stdout)
-    assert re.search(r"\d+ waived \(\S*waivers\.yaml\)", result.stdout)  # the file given is the one named
+    output = coverage_with_edited(
+        tmp_path, "waivers", entry.group(0), entry.group(0).replace(", reason: permissions", "")
+    )
+    assert re.search(r"STALE \S+:\d+: \S*waivers\.yaml:\d+: the waiver gives no reason", output)
+    assert re.search(r"\d+ waived \(\S*waivers\.yaml\)", output)  # the file given is the one named
 
 
 def test_a_waiver_naming_an_unknown_reason_fails(tmp_path: Path) -> None:
-    waivers = tmp_path / "waivers.yaml"
-    text = (REPO / "conformance" / "waivers.yaml").read_text(encoding="utf-8")
-    waivers.write_text(text.replace("reason: licensing}", "reason: no-such-reason}", 1))
-    result = graph_conformance("coverage", "--waivers", waivers)
-    assert result.returncode == 1
-    assert "entra-docs/how-to-authentication-qr-code.md:33: " in result.stdout
-    assert "the waiver gives no reason" in result.stdout
+    output = coverage_with_edited(tmp_path, "waivers", "reason: licensing}", "reason: no-such-reason}")
+    assert "entra-docs/how-to-authentication-qr-code.md:33: " in output
+    assert "the waiver gives no reason" in output
 
 
 def test_a_rule_no_scenario_carries_leaves_its_statements_uncovered() -> None:
@@ -121,12 +129,8 @@ def test_a_rule_carried_only_in_the_other_version_does_not_cover(tmp_path: Path)
 
 
 def test_a_mapping_to_an_unknown_rule_is_stale(tmp_path: Path) -> None:
-    inventory = tmp_path / "statements.yaml"
-    text = (REPO / "conformance" / "statements.yaml").read_text(encoding="utf-8")
-    inventory.write_text(text.replace("rules: [image-once]}", "rules: [image-twice]}", 1))
-    result = graph_conformance("coverage", "--inventory", inventory)
-    assert result.returncode == 1
-    assert re.search(r"STALE \S+:\d+: \S*statements\.yaml:\d+: unknown rule image-twice \(rules\.yaml\)", result.stdout)
+    output = coverage_with_edited(tmp_path, "statements", "rules: [image-once]}", "rules: [image-twice]}")
+    assert re.search(r"STALE \S+:\d+: \S*statements\.yaml:\d+: unknown rule image-twice \(rules\.yaml\)", output)
 
 
 def test_a_statement_reviewed_and_carried_is_covered(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ import pytest
 
 from conformance.config import Settings
 from conformance.plugin import BAD_INPUT_KEY as UNREADABLE_KEY
-from conformance.plugin import SETTINGS_KEY, Case
+from conformance.plugin import Case
 
 
 class HardenedPersister:
@@ -90,9 +90,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 @pytest.fixture(scope="module")
-def vcr_cassette_dir(request: pytest.FixtureRequest) -> str:
+def vcr_cassette_dir(graph_settings: Settings) -> str:
     """The run's cassette folder (``--cassette-dir``)."""
-    return str(request.config.stash[SETTINGS_KEY].cassette_dir.resolve())
+    return str(graph_settings.cassette_dir.resolve())
 
 
 @pytest.fixture
