@@ -228,6 +228,7 @@ def _run(args: argparse.Namespace) -> int:
     # the suite asserts nothing itself (the plugin fails cases with their violations): no module is
     # worth rewriting, and rewriting every plugin module costs a third of a second at startup
     pytest_args += ["-W", "ignore::pytest.PytestAssertRewriteWarning", "--assert=plain"]
+    pytest_args += _ISOLATION
     import pytest
 
     code = pytest.main(pytest_args)
@@ -238,6 +239,24 @@ def _run(args: argparse.Namespace) -> int:
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         print("graph-conformance: error: no case was selected", file=sys.stderr)
     return 2
+
+
+# The run is the suite and nothing else: the plugins it needs are named, none other installed in the
+# environment is loaded (one could reorder or re-run cases), no conftest.py of the folder it is started
+# in is read (the suite's own is loaded as a plugin), and pytest's end-of-session garbage collection,
+# a hunt for unraisable exceptions, is skipped.
+_ISOLATION = [
+    "--disable-plugin-autoload",
+    "-p",
+    "conformance.plugin",
+    "-p",
+    "pytest_recording.plugin",
+    "--noconftest",
+    "-p",
+    "conformance.suite.conftest",
+    "-p",
+    "no:unraisableexception",
+]
 
 
 def _coverage(args: argparse.Namespace) -> int:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import pickle
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -61,3 +63,16 @@ def test_an_unwritable_cache_only_costs_the_parse(tmp_path: Path, monkeypatch: p
     blocker.write_text("", encoding="utf-8")
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))  # a file where the folder would be
     assert load_scenarios([CATALOGUE / "me-read.yaml"], base=tmp_path)
+
+
+def test_a_folder_others_may_write_into_is_never_read(cache_home: Path, tmp_path: Path) -> None:
+    first = load_scenarios([CATALOGUE / "me-read.yaml"], base=tmp_path)
+    (entry,) = cache_home.glob("*.pickle")
+    planted = [replace(s, title="planted by someone else") for s in first]
+    entry.write_bytes(pickle.dumps(planted[0]))
+    assert {s.title for s in load_scenarios([CATALOGUE / "me-read.yaml"], base=tmp_path)} == {"planted by someone else"}
+    cache_home.chmod(0o777)  # a shared folder: its pickles could be anyone's code
+    assert load_scenarios([CATALOGUE / "me-read.yaml"], base=tmp_path) == first
+    cache_home.chmod(0o700)
+    entry.chmod(0o666)  # the folder is private, the file is not
+    assert load_scenarios([CATALOGUE / "me-read.yaml"], base=tmp_path) == first

@@ -6,7 +6,8 @@ A scenario that parsed cleanly is stored under ``$XDG_CACHE_HOME/graph-conforman
 names, the shared setups and rules it was parsed with, and the package's own code and data (so an
 upgrade or an edited loader never reads an old entry). Files with problems are never stored: their
 messages always come from a fresh parse. A cache folder that cannot be read or written only costs
-the parse.
+the parse. Entries are pickles, so they are read only from a folder this user owns and no one else
+may write into.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import hashlib
 import json
 import os
 import pickle
+import stat
 import sys
 import tempfile
 from collections.abc import Callable
@@ -45,55 +47,65 @@ def _code_digest() -> bytes:
     return digest.digest()
 
 
-_last_setups: list[Any] = [None, b""]  # the setups last hashed, and their digest: one load_scenarios passes the same
+def _private(info: os.stat_result) -> bool:
+    """Whether a file or folder is this user's and no one else may write to it (a pickle is code)."""
+    owner = os.getuid() if hasattr(os, "getuid") else info.st_uid
+    return info.st_uid == owner and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
-def _setups_digest(setups: Any) -> bytes:
-    if _last_setups[0] is not setups:
-        _last_setups[:] = [setups, hashlib.sha256(pickle.dumps(setups, protocol=5)).digest()]
-    digest: bytes = _last_setups[1]
-    return digest
-
-
-def key(text: str, display: str, known_schemas: set[str] | None, setups: Any, rules: dict[str, Any] | None) -> str:
-    """The entry name for one parse: every input of :func:`~conformance.scenarios.loader.parse_scenario`."""
-    digest = hashlib.sha256(_code_digest() + _setups_digest(setups))
-    for part in (
-        text,
-        display,
-        json.dumps(None if known_schemas is None else sorted(known_schemas)),
-        json.dumps(rules, sort_keys=True, default=repr),
-    ):
-        digest.update(part.encode() + b"\0")
-    return digest.hexdigest()
-
-
-def parsed(
-    text: str,
-    display: str,
-    known_schemas: set[str] | None,
-    setups: Any,
-    rules: dict[str, Any] | None,
-    parse: Callable[..., tuple[Scenario | None, list[str]]],
-) -> tuple[Scenario | None, list[str]]:
-    """``parse(text, display, known_schemas, setups, rules)``, from the cache when it was parsed before."""
-    entry = folder() / f"{key(text, display, known_schemas, setups, rules)}.pickle"
+def _safe_folder(path: Path) -> bool:
+    """Whether ``path`` is a private folder of this user's."""
     try:
-        with entry.open("rb") as handle:
-            scenario: Scenario = pickle.load(handle)  # the user's own cache folder (0700)
-        return scenario, []
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
-        pass
-    scenario_or_none, problems = parse(text, display, known_schemas, setups, rules)
-    if scenario_or_none is not None and not problems:
-        _store(entry, scenario_or_none)
-    return scenario_or_none, problems
+        info = path.stat()
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and _private(info)
+
+
+class ScenarioCache:
+    """The cache for one load: the inputs every file of it shares (schemas, setups, rules) hashed once."""
+
+    def __init__(self, known_schemas: set[str] | None, setups: Any, rules: dict[str, Any] | None) -> None:
+        self.known_schemas = known_schemas
+        self.setups = setups
+        self.rules = rules
+        shared = hashlib.sha256(_code_digest() + pickle.dumps(setups, protocol=5))
+        shared.update(json.dumps(None if known_schemas is None else sorted(known_schemas)).encode() + b"\0")
+        shared.update(json.dumps(rules, sort_keys=True, default=repr).encode() + b"\0")
+        self.shared = shared.digest()
+        self.folder = folder()
+
+    def key(self, text: str, display: str) -> str:
+        """The entry name for one file: its text and display name, with the shared inputs."""
+        digest = hashlib.sha256(self.shared)
+        digest.update(text.encode() + b"\0" + display.encode())
+        return digest.hexdigest()
+
+    def parsed(
+        self, text: str, display: str, parse: Callable[..., tuple[Scenario | None, list[str]]]
+    ) -> tuple[Scenario | None, list[str]]:
+        """``parse(text, display, known_schemas, setups, rules)``, from the cache when it was parsed before."""
+        entry = self.folder / f"{self.key(text, display)}.pickle"
+        if _safe_folder(self.folder):
+            try:
+                with entry.open("rb") as handle:
+                    if _private(os.fstat(handle.fileno())):  # the file opened, not the name checked
+                        scenario: Scenario = pickle.load(handle)
+                        return scenario, []
+            except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
+                pass
+        scenario_or_none, problems = parse(text, display, self.known_schemas, self.setups, self.rules)
+        if scenario_or_none is not None and not problems:
+            _store(entry, scenario_or_none)
+        return scenario_or_none, problems
 
 
 def _store(entry: Path, scenario: Scenario) -> None:
     temporary: str | None = None
     try:
         entry.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not _safe_folder(entry.parent):
+            return  # another user's, or writable by others: never read, so never written
         handle, temporary = tempfile.mkstemp(dir=entry.parent, suffix=".partial")
         with os.fdopen(handle, "wb") as out:
             pickle.dump(scenario, out, protocol=5)

@@ -28,7 +28,7 @@ from conformance.jsonpath import format_path
 from conformance.jsonpath import parse as parse_path
 from conformance.rules import RULES_DISPLAY, load_rules
 from conformance.safeyaml import kind_of
-from conformance.scenarios import cache as parsed_cache
+from conformance.scenarios.cache import ScenarioCache
 from conformance.scenarios.model import (
     BUILTIN_VARIABLES,
     OPERAND_KINDS,
@@ -627,6 +627,7 @@ def load_scenarios(
     shared = load_setups(setups)  # raises with every problem of the setups file
     scenarios: list[Scenario] = []
     seen: dict[str, str] = {}
+    cache = ScenarioCache(known_schemas, shared, rules)
     for file in files:
         display = _display(file, base)
         try:
@@ -634,7 +635,7 @@ def load_scenarios(
         except InputError as exc:  # not a regular file, not UTF-8, or too big
             problems.append(str(exc))
             continue
-        parsed, found = parsed_cache.parsed(text, display, known_schemas, shared, rules, parse_scenario)
+        parsed, found = cache.parsed(text, display, parse_scenario)
         problems.extend(found)
         for scenario in expand_cases(parsed) if parsed else []:
             if scenario.id in seen:
