@@ -35,9 +35,18 @@ def test_an_edited_file_is_parsed_again(cache_home: Path, tmp_path: Path) -> Non
     source = CATALOGUE / "me-read.yaml"
     copy = folder / source.name
     copy.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
-    (before,) = {s.title for s in load_scenarios([folder], base=tmp_path)}
+    (before,) = {s.title for s in load_scenarios([folder], base=tmp_path, cached_under=folder)}
+    assert len(list(cache_home.glob("*.pickle"))) == 1
     copy.write_text(copy.read_text(encoding="utf-8").replace(f"title: {before}", "title: an edited title"), "utf-8")
-    assert {s.title for s in load_scenarios([folder], base=tmp_path)} == {"an edited title"}
+    edited = load_scenarios([folder], base=tmp_path, cached_under=folder)
+    assert {s.title for s in edited} == {"an edited title"}
+
+
+def test_a_users_own_scenarios_are_never_copied_into_the_cache(cache_home: Path, tmp_path: Path) -> None:
+    own = tmp_path / "mine.yaml"
+    own.write_text((CATALOGUE / "me-read.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    assert load_scenarios([own], base=tmp_path)
+    assert not cache_home.exists() or not list(cache_home.glob("*.pickle"))
 
 
 def test_a_file_with_problems_is_never_stored_and_always_reported(cache_home: Path, tmp_path: Path) -> None:
@@ -45,7 +54,7 @@ def test_a_file_with_problems_is_never_stored_and_always_reported(cache_home: Pa
     bad.write_text("id: bad\ntitle: t\n", encoding="utf-8")
     for _ in range(2):
         with pytest.raises(ScenarioError) as raised:
-            load_scenarios([bad], base=tmp_path)
+            load_scenarios([bad], base=tmp_path, cached_under=tmp_path)
         assert any(p.startswith("bad.yaml:") for p in raised.value.problems)
     assert not list(cache_home.glob("*.pickle"))
 

@@ -1,7 +1,8 @@
 """Parsed scenarios kept on disk between runs, keyed by a hash of everything the parse reads.
 
 Parsing the catalogue (YAML, the schema check, setups and templates) is most of a run's fixed cost.
-A scenario that parsed cleanly is stored under ``$XDG_CACHE_HOME/graph-conformance/scenarios`` (or
+A scenario of the packaged catalogue that parsed cleanly is stored (a user's own scenarios may hold
+PINs: they are never copied) under ``$XDG_CACHE_HOME/graph-conformance/scenarios`` (or
 ``~/.cache/...``), named by the SHA-256 of: the file's text and display name, the known schema
 names, the shared setups and rules it was parsed with, and the package's own code and data (so an
 upgrade or an edited loader never reads an old entry). Files with problems are never stored: their
