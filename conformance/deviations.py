@@ -87,13 +87,14 @@ def load(path: Path, cases: Mapping[str, Iterable[str]], rules: Iterable[str]) -
     import yaml
 
     from conformance import safeyaml
+    from conformance.config import flags
     from conformance.scenarios.loader import did_you_mean
 
     display = safeyaml.display_path(path)
     try:
         node = safeyaml.compose(safeyaml.read(path, display), display)
     except InputError as exc:
-        raise UsageError(f"--expect-deviations: {exc}") from None
+        raise UsageError(f"{flags('expect_deviations')}: {exc}") from None
     problems: list[str] = []
     listed: yaml.Node | None = None
     if isinstance(node, yaml.MappingNode):
@@ -104,10 +105,11 @@ def load(path: Path, cases: Mapping[str, Iterable[str]], rules: Iterable[str]) -
             problems.append(_problem(display, node.start_mark.line + 1, f"$.{extra[0]}", f"unknown key; {FORMAT}"))
     if not isinstance(listed, yaml.SequenceNode):
         line = node.start_mark.line + 1 if node is not None else 1
-        raise UsageError(f"--expect-deviations: {_problem(display, line, '$.deviations', f'expected {FORMAT}')}")
+        raise UsageError(f"{flags('expect_deviations')}: {_problem(display, line, '$.deviations', f'expected {FORMAT}')}")
     known_rules = sorted(rules)
     kinds = [str(k) for k in ViolationKind]
     entries: list[Deviation] = []
+    placeholders: list[tuple[int, str]] = []  # (line, JSON path) of each reason still the placeholder
     for index, item in enumerate(listed.value):
         where = f"$.deviations[{index}]"
         line = item.start_mark.line + 1
@@ -151,15 +153,7 @@ def load(path: Path, cases: Mapping[str, Iterable[str]], rules: Iterable[str]) -
                 )
             )
         if values.get("reason", "").strip() == PLACEHOLDER_REASON:
-            problems.append(
-                _problem(
-                    display,
-                    lines["reason"],
-                    f"{where}.reason",
-                    "still the placeholder --write-deviations writes; replace it with why this deviation is "
-                    "accepted (a ticket, the tenant's setting)",
-                )
-            )
+            placeholders.append((lines["reason"], f"{where}.reason"))
         matching = [c for c in cases if "case" in values and case_pattern(values["case"]).fullmatch(c)]
         if "case" in values and not matching:
             problems.append(
@@ -197,8 +191,20 @@ def load(path: Path, cases: Mapping[str, Iterable[str]], rules: Iterable[str]) -
             )
         if "case" in values and "reason" in values:
             entries.append(Deviation(at=f"{display}:{line}", **values))
+    if placeholders:
+        line, where = placeholders[0]
+        others = f" (and {len(placeholders) - 1} more entries)" if len(placeholders) > 1 else ""
+        problems.append(
+            _problem(
+                display,
+                line,
+                where,
+                f"still the placeholder --write-deviations writes{others}; replace each with why the deviation is "
+                "accepted (a ticket, the tenant's setting), or delete the entry",
+            )
+        )
     if problems:
-        raise UsageError(f"--expect-deviations: {len(problems)} problem(s) in {display}:\n" + "\n".join(problems))
+        raise UsageError(f"{flags('expect_deviations')}: {len(problems)} problem(s) in {display}:\n" + "\n".join(problems))
     return entries
 
 
