@@ -90,11 +90,11 @@ def load(path: Path, cases: Mapping[str, Iterable[str]], rules: Iterable[str]) -
     from conformance.config import flags
     from conformance.scenarios.loader import did_you_mean
 
-    display = safeyaml.display_path(path)
+    display, flag = safeyaml.display_path(path), flags("expect_deviations")
     try:
         node = safeyaml.compose(safeyaml.read(path, display), display)
     except InputError as exc:
-        raise UsageError(f"{flags('expect_deviations')}: {exc}") from None
+        raise UsageError(f"{flag}: {exc}") from None
     problems: list[str] = []
     listed: yaml.Node | None = None
     if isinstance(node, yaml.MappingNode):
@@ -105,7 +105,7 @@ def load(path: Path, cases: Mapping[str, Iterable[str]], rules: Iterable[str]) -
             problems.append(_problem(display, node.start_mark.line + 1, f"$.{extra[0]}", f"unknown key; {FORMAT}"))
     if not isinstance(listed, yaml.SequenceNode):
         line = node.start_mark.line + 1 if node is not None else 1
-        raise UsageError(f"{flags('expect_deviations')}: {_problem(display, line, '$.deviations', f'expected {FORMAT}')}")
+        raise UsageError(f"{flag}: {_problem(display, line, '$.deviations', f'expected {FORMAT}')}")
     known_rules = sorted(rules)
     kinds = [str(k) for k in ViolationKind]
     entries: list[Deviation] = []
@@ -204,7 +204,7 @@ def load(path: Path, cases: Mapping[str, Iterable[str]], rules: Iterable[str]) -
             )
         )
     if problems:
-        raise UsageError(f"{flags('expect_deviations')}: {len(problems)} problem(s) in {display}:\n" + "\n".join(problems))
+        raise UsageError(f"{flag}: {len(problems)} problem(s) in {display}:\n" + "\n".join(problems))
     return entries
 
 

@@ -151,7 +151,9 @@ def test_listed_deviations_are_expected_and_the_run_passes(
     assert result.returncode == 0, result.stdout + result.stderr
     failing = {c["id"] for c in json.loads(written[1].read_text())["cases"] if c["outcome"] == "failed"}
     assert f"0 failed, {len(failing)} expected deviations" in result.stdout
-    assert re.search(rf"  expected \S+: status: expected 400, got 201 \(known.yaml:\d+: {re.escape(REASON)}\)", result.stdout)
+    assert re.search(
+        rf"  expected \S+: status: expected 400, got 201 \(known.yaml:\d+: {re.escape(REASON)}\)", result.stdout
+    )
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["summary"]["failed"] == 0 and report["summary"]["expected_deviations"] == len(failing)
     expected = [c for c in report["cases"] if c["outcome"] == "expected-deviation"]
@@ -196,10 +198,7 @@ def test_listed_deviations_not_seen_are_reported_and_do_not_fail(
 
 def test_a_glob_and_rule_entry_covers_every_case_of_the_rule(trivial_pins: str, tmp_path: Path) -> None:
     (tmp_path / "broad.yaml").write_text(
-        "deviations:\n"
-        "  - case: pin-rules-at-create--*[beta]\n"
-        f"    rule: {TRIVIAL}\n"
-        f"    reason: {REASON}\n"
+        f"deviations:\n  - case: pin-rules-at-create--*[beta]\n    rule: {TRIVIAL}\n    reason: {REASON}\n"
     )
     result = graph_conformance(
         "run", "--base-url", trivial_pins, "--rule", TRIVIAL, "--expect-deviations", "broad.yaml", "-v", cwd=tmp_path
