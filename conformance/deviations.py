@@ -11,7 +11,8 @@ The file (``--expect-deviations``), YAML::
         expected: "400"
         reason: the tenant accepts trivial PINs (ticket OPS-12)   # required: why it is accepted
 
-An entry needs ``case``, ``reason`` and at least one of ``rule``, ``kind``, ``where``, ``expected``, ``got``.
+An entry needs ``case``, ``reason`` and at least one of ``rule``, ``kind``, ``where``, ``expected``, ``got``;
+quote a value that starts with ``*`` (YAML reads ``*x`` as an alias).
 A failed case all of whose violations some entry covers ends as an *expected deviation*; a case with any
 other violation still fails, and its message says which of its violations were expected. An entry that
 covers nothing in a case that ran is reported as *not seen* (the target may have been fixed): the run

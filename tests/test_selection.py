@@ -65,6 +65,11 @@ def written(trivial_pins: str, tmp_path_factory: pytest.TempPathFactory) -> tupl
     return folder / "dev.yaml", folder / "report.json", run.stdout
 
 
+def body(text: str) -> list[str]:
+    """A deviations file's entries, without its comments (which name where it was written from)."""
+    return [line for line in text.splitlines() if not line.startswith("#")]
+
+
 def with_reasons(written: Path, target: Path) -> Path:
     """``written`` with each placeholder reason replaced by a real one, saved as ``target``."""
     target.write_text(written.read_text().replace(PLACEHOLDER_REASON, REASON))
@@ -146,9 +151,12 @@ def test_listed_deviations_are_expected_and_the_run_passes(
     listed = with_reasons(written[0], tmp_path / "known.yaml")
     result = graph_conformance(
         "run", "--base-url", trivial_pins, "--rule", TRIVIAL, "--expect-deviations", listed,
-        "--report-json", "report.json", "--junitxml", "junit.xml", cwd=tmp_path,
+        "--report-json", "report.json", "--junitxml", "junit.xml", "--write-deviations", "refreshed.yaml",
+        cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
+    # written again from this run, each entry keeps the reason that listed it: the file can be refreshed
+    assert body((tmp_path / "refreshed.yaml").read_text()) == body(listed.read_text())
     failing = {c["id"] for c in json.loads(written[1].read_text())["cases"] if c["outcome"] == "failed"}
     assert f"0 failed, {len(failing)} expected deviations" in result.stdout
     assert re.search(
@@ -215,9 +223,6 @@ def test_deviations_command_writes_the_same_file_from_a_report(written: tuple[Pa
     assert result.returncode == 0, result.stderr
     entries = deviations.read_text().count("- case: ")
     assert f"{entries} deviations written to" in result.stdout
-
-    def body(text: str) -> list[str]:
-        return [line for line in text.splitlines() if not line.startswith("#")]
 
     assert body((tmp_path / "from-report.yaml").read_text()) == body(deviations.read_text())
     (tmp_path / "bad.json").write_text("{\n  not json")
