@@ -28,6 +28,7 @@ RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
 RECORD_MODE_HELP = "record cassettes, or replay them with 'none' (the network is then blocked)"
 # the settings of run that a $metadata audit uses: the target, its credentials, recording and the limits
 METADATA_OPTIONS = ("base_url", "api_version", "token", "token_file", "cassette_dir", "timeout", "max_response_bytes")
+REPEATED = {"scenarios": "PATH", "rules": "RULE"}  # the list settings of run given once per value
 SPOOL_IN_MEMORY = 4 * 1024 * 1024  # a larger $metadata is spooled to a temporary file for the passes over bases
 SPOOL_CHUNK = 64 * 1024
 METADATA_TIMEOUT = "60"  # seconds for one $metadata exchange: real Graph's is tens of MB
@@ -45,8 +46,9 @@ def _add_options(
         shown = (helps or {}).get(option.name, option.help)
         if option.kind == "flag":
             parser.add_argument(option.run, action="store_true", dest=option.name, help=shown)
-        elif option.kind == "list" and option.name == "scenarios":
-            parser.add_argument(option.run, action="append", dest=option.name, metavar="PATH", help=shown)
+        elif option.kind == "list" and option.name in REPEATED:
+            metavar = REPEATED[option.name]
+            parser.add_argument(option.run, action="append", dest=option.name, metavar=metavar, help=shown)
         else:
             parser.add_argument(
                 option.run, dest=option.name, choices=option.choices, metavar=option.name.upper(), help=shown
@@ -66,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--junitxml", type=Path, metavar="PATH", help="write a JUnit XML report here")
     run.add_argument("--record-mode", choices=RECORD_MODES, help=RECORD_MODE_HELP)
     run.add_argument("-k", dest="keyword", metavar="EXPRESSION", help="only cases whose id matches (pytest -k)")
+    run.add_argument("-m", dest="markexpr", metavar="EXPRESSION", help="only cases whose rules match (pytest -m)")
     run.add_argument("-v", "--verbose", action="store_true", help="one line per case")
 
     coverage = commands.add_parser(
@@ -100,6 +103,12 @@ def _parser() -> argparse.ArgumentParser:
     }
     _add_options(metadata, METADATA_OPTIONS, helps)
     metadata.add_argument("--record-mode", choices=RECORD_MODES, help=RECORD_MODE_HELP)
+
+    deviations = commands.add_parser(
+        "deviations", help="write a --expect-deviations file from a JSON report's failing cases (reasons to fill in)"
+    )
+    deviations.add_argument("report", type=Path, help="a JSON report written by run --report-json")
+    deviations.add_argument("--out", type=Path, required=True, metavar="FILE", help="the deviations file to write")
 
     mock = commands.add_parser("mock", help="serve the reference Graph mock (loopback only)")
     mock.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default: 127.0.0.1)")
@@ -218,7 +227,7 @@ def _run(args: argparse.Namespace) -> int:
                 pytest_args += [option.flag, str(item)]
         else:
             pytest_args += [option.flag, str(value)]
-    optional = {"--junitxml": args.junitxml, "--record-mode": args.record_mode, "-k": args.keyword}
+    optional = {"--junitxml": args.junitxml, "--record-mode": args.record_mode, "-k": args.keyword, "-m": args.markexpr}
     for flag, value in optional.items():
         if value is not None:
             pytest_args += [flag, str(value)]
@@ -384,6 +393,16 @@ def _cassette(settings: Settings, cassette: Path) -> contextlib.ExitStack:
     return stack
 
 
+def _deviations(args: argparse.Namespace) -> int:
+    """A deviations file from an existing JSON report: one entry per violation of each failing case."""
+    from conformance import config, deviations
+
+    config.check_writable_file("--out", args.out)
+    count = deviations.write_from_report(args.report, args.out)
+    print(f"graph-conformance: {count} deviations written to {args.out}; write each one's reason before using it")
+    return 0
+
+
 def _run_embedded(args: argparse.Namespace) -> int:
     """No target given: start the reference mock on a free loopback port, run everything, stop it."""
     from conformance.mock import create_app
@@ -420,6 +439,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _coverage(args)
         if args.command == "metadata":
             return _metadata(args)
+        if args.command == "deviations":
+            return _deviations(args)
         if args.command == "mock":
             from conformance.mock.serve import serve
 

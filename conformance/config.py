@@ -256,6 +256,34 @@ OPTIONS: tuple[Option, ...] = (
         kind="path",
         run="--pinned",
     ),
+    Option(
+        "rules",
+        "--graph-rule",
+        "run only the cases of this rule of rules.yaml (repeatable; as the marker: -m RULE)",
+        kind="list",
+        run="--rule",
+    ),
+    Option(
+        "expect_deviations",
+        "--graph-expect-deviations",
+        "YAML file of the target's known deviations: reported as expected, not failed",
+        kind="path",
+        run="--expect-deviations",
+    ),
+    Option(
+        "write_deviations",
+        "--graph-write-deviations",
+        "write this run's violations to this file, in the --expect-deviations format (reasons to fill in)",
+        kind="path",
+        run="--write-deviations",
+    ),
+    Option(
+        "strict_drift",
+        "--graph-strict-drift",
+        "fail a case on a property the docs do not mention (default: a drift warning)",
+        kind="flag",
+        run="--strict-drift",
+    ),
 )
 
 
@@ -331,6 +359,10 @@ class Settings:
     report: Path | None
     pinned: Path | None
     record_mode: str | None  # pytest-recording's --record-mode, when given
+    rules: tuple[str, ...] = ()
+    expect_deviations: Path | None = None
+    write_deviations: Path | None = None
+    strict_drift: bool = False
 
     @property
     def host(self) -> str:
@@ -415,6 +447,9 @@ class Settings:
             "allow_policy_writes": self.allow_policy_writes,
             "allow_replace": self.allow_replace,
             "scenarios": [str(p) for p in self.scenarios],
+            "rules": list(self.rules),
+            "expect_deviations": str(self.expect_deviations) if self.expect_deviations else None,
+            "strict_drift": self.strict_drift,
         }
 
 
@@ -574,6 +609,10 @@ def resolve(
         report=Path(raw["report"]) if raw["report"] else None,
         pinned=Path(raw["pinned"]) if raw["pinned"] else None,
         record_mode=record_mode,
+        rules=tuple(raw["rules"] or ()),
+        expect_deviations=Path(raw["expect_deviations"]) if raw["expect_deviations"] else None,
+        write_deviations=Path(raw["write_deviations"]) if raw["write_deviations"] else None,
+        strict_drift=bool(raw["strict_drift"]),
     )
     if base_url and not settings.is_loopback and not raw["user"]:
         raise UsageError(
@@ -585,6 +624,8 @@ def resolve(
         settings = replace(settings, user_upn=DEFAULT_USER_UPN)
     if settings.report is not None:
         check_writable_file(flags("report"), settings.report)
+    if settings.write_deviations is not None:
+        check_writable_file(flags("write_deviations"), settings.write_deviations)
     if record_mode not in (None, "none"):
         _writable_folder(flags("cassette_dir"), settings.cassette_dir)
     return settings

@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import shlex
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from conformance import findings, scrub
 from conformance.config import Settings
+from conformance.deviations import Deviation
 from conformance.findings import Note, NoteKind, Violation
 from conformance.runner import CaseResult, Exchange
 from conformance.scenarios import Scenario
@@ -25,11 +26,12 @@ class CaseReport:
     """One case's verdict: its outcome, the runner's result when it ran, and why it ended so."""
 
     id: str
-    outcome: str  # passed, failed, error, skipped, not-run or interrupted
+    outcome: str  # passed, failed, expected-deviation, error, skipped, not-run or interrupted
     scenario: Scenario
     result: CaseResult | None = None
     reason: str | None = None  # why it was skipped or not run, or what pytest said of an error
     error: str | None = None  # for a case without a result (interrupted)
+    deviations: dict[int, Deviation] = field(default_factory=dict)  # violations listed as expected, by index
 
     @property
     def violations(self) -> list[Violation]:
@@ -49,7 +51,10 @@ class CaseReport:
         entry: dict[str, Any] = {
             "id": self.id,
             "outcome": self.outcome,
-            "violations": [findings.as_json(v) for v in self.violations],
+            "violations": [
+                {**findings.as_json(v), **({"deviation": self.deviations[i].as_json()} if i in self.deviations else {})}
+                for i, v in enumerate(self.violations)
+            ],
             "warnings": [findings.as_json(n) for n in self.notes],
             "exchanges": [],
         }
@@ -170,6 +175,7 @@ def summary(cases: list[CaseReport]) -> dict[str, int]:
     return {
         "passed": counts["passed"],
         "failed": counts["failed"],
+        "expected_deviations": counts["expected-deviation"],
         "errors": counts["error"],
         "skipped": counts["skipped"],
         "not_run": counts["not-run"],
@@ -180,13 +186,21 @@ def summary(cases: list[CaseReport]) -> dict[str, int]:
     }
 
 
-def write_json(path: Path, cases: list[CaseReport], settings: dict[str, Any], schema_digest: str) -> None:
-    """The JSON report: the summary, the run's public settings, the schemas' digest and every case."""
+def write_json(
+    path: Path,
+    cases: list[CaseReport],
+    settings: dict[str, Any],
+    schema_digest: str,
+    unseen_deviations: list[dict[str, str]] | None = None,
+) -> None:
+    """The JSON report: the summary, the run's public settings, the schemas' digest, every case, and the listed
+    deviations this run did not see."""
     document = {
         "summary": summary(cases),
         "settings": settings,
         "schema_digest": schema_digest,
         "cases": [c.as_json() for c in cases],
+        "unseen_deviations": unseen_deviations or [],
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -201,8 +215,10 @@ def human(cases: list[CaseReport]) -> list[str]:
     counts = summary(cases)
     interrupted = f", {counts['not_run']} not run" if counts["not_run"] else ""
     interrupted += f", {counts['interrupted']} interrupted" if counts["interrupted"] else ""
+    failed = f"{counts['failed']} failed"
+    failed += f", {counts['expected_deviations']} expected deviations" if counts["expected_deviations"] else ""
     lines = [
-        f"graph-conformance: {counts['passed']} passed, {counts['failed']} failed, {counts['errors']} errors, "
+        f"graph-conformance: {counts['passed']} passed, {failed}, {counts['errors']} errors, "
         f"{counts['skipped']} skipped{interrupted}, {counts['drift']} drift warnings, "
         f"{counts['checked_at_recording']} values checked at recording"
     ]
@@ -212,6 +228,9 @@ def human(cases: list[CaseReport]) -> list[str]:
             detail = findings.brief(case.violations[0]) if case.violations else case.problem or reason
             more = f" (+{len(case.violations) - 1} more)" if len(case.violations) > 1 else ""
             lines.append(f"  {case.outcome.upper()} {case.id}: {detail}{more}")
+        elif case.outcome == "expected-deviation":
+            first = case.deviations[0]
+            lines.append(f"  expected {case.id}: {findings.brief(case.violations[0])} ({first.at}: {first.reason})")
         elif case.outcome == "not-run":
             lines.append(f"  NOT RUN {case.id}: {reason}")
         elif case.outcome == "skipped":
@@ -238,7 +257,8 @@ def rules_checked(cases: list[CaseReport], settings: Settings) -> str | None:
     if not held_back:
         return None
     rules = load_rules()
-    ran = {t for c in cases if c.outcome in ("passed", "failed", "error") for t in c.scenario.tags}
+    checked_outcomes = ("passed", "failed", "expected-deviation", "error")
+    ran = {t for c in cases if c.outcome in checked_outcomes for t in c.scenario.tags}
     held = {t for c in held_back for t in c.scenario.tags}
     checked = sorted(r for r in rules if r in ran)
     need_writes = sorted(r for r in rules if r not in ran and r in held)
