@@ -256,6 +256,20 @@ OPTIONS: tuple[Option, ...] = (
         kind="path",
         run="--pinned",
     ),
+    Option(
+        "report_html",
+        "--graph-report-html",
+        "write a self-contained HTML report to this file (cases, requests and answers scrubbed, doc links)",
+        kind="path",
+        run="--report-html",
+    ),
+    Option(
+        "report_markdown",
+        "--graph-report-markdown",
+        "append a Markdown summary to this file, e.g. $GITHUB_STEP_SUMMARY (counts, failures, drift)",
+        kind="path",
+        run="--report-markdown",
+    ),
 )
 
 
@@ -331,6 +345,8 @@ class Settings:
     report: Path | None
     pinned: Path | None
     record_mode: str | None  # pytest-recording's --record-mode, when given
+    report_html: Path | None = None
+    report_markdown: Path | None = None
 
     @property
     def host(self) -> str:
@@ -574,6 +590,8 @@ def resolve(
         report=Path(raw["report"]) if raw["report"] else None,
         pinned=Path(raw["pinned"]) if raw["pinned"] else None,
         record_mode=record_mode,
+        report_html=Path(raw["report_html"]) if raw["report_html"] else None,
+        report_markdown=Path(raw["report_markdown"]) if raw["report_markdown"] else None,
     )
     if base_url and not settings.is_loopback and not raw["user"]:
         raise UsageError(
@@ -583,8 +601,9 @@ def resolve(
         settings = replace(settings, user_without_method=DEFAULT_USER_WITHOUT_METHOD)
     if settings.is_loopback and not settings.user_upn:
         settings = replace(settings, user_upn=DEFAULT_USER_UPN)
-    if settings.report is not None:
-        check_writable_file(flags("report"), settings.report)
+    for name in ("report", "report_html", "report_markdown"):
+        if getattr(settings, name) is not None:
+            check_writable_file(flags(name), getattr(settings, name))
     if record_mode not in (None, "none"):
         _writable_folder(flags("cassette_dir"), settings.cassette_dir)
     return settings
