@@ -112,7 +112,7 @@ font-weight:600;color:#fff;background:#6e7781}
 .b-failed,.b-error,.b-interrupted{background:#cf222e}.b-passed{background:#1a7f37}.b-skipped,.b-not-run{background:#9a6700}
 .case-id{font-family:ui-monospace,Menlo,Consolas,monospace;font-weight:600}
 .first{color:#cf222e}
-.exchange{border-top:1px solid #d1d9e0;margin-top:8px;padding-top:4px}
+.exchange{border-top:1px solid #d1d9e0;margin-top:8px;padding-top:4px}.exchange summary{cursor:pointer}
 .violation{color:#82071e;background:#ffebe9;border-radius:4px;padding:2px 6px;margin:2px 0}
 .warning{color:#7d4e00;background:#fff8c5;border-radius:4px;padding:2px 6px;margin:2px 0}
 .kind{font-size:11px;text-transform:uppercase;color:#59636e;margin-right:6px}
@@ -164,23 +164,28 @@ def _finding_html(finding: dict[str, Any]) -> str:
 
 
 def _exchange_html(exchange: dict[str, Any], found: list[dict[str, Any]]) -> str:
+    """One step's exchange: its findings, then the request and the answer (folded unless it has a violation)."""
     request, answer = exchange.get("request", {}), exchange.get("answer", {})
     status = answer.get("status")
     attempts = int(exchange.get("attempts") or 1)
     retried = f" after {attempts - 1} retries" if attempts > 1 else ""
+    opened = " open" if any("expected" in f for f in found) else ""
     parts = [f'<div class="exchange"><h3>step “{_e(exchange.get("step"))}”</h3>']
     parts += [_finding_html(f) for f in found]
-    parts.append(f'<div class="sent">{_e(request.get("method"))} {_e(request.get("url"))}</div>')
+    shown = "no answer" if status is None else status
+    parts.append(
+        f'<details{opened}><summary><span class="sent">{_e(request.get("method"))} {_e(request.get("url"))}</span>'
+        f' <span class="answered">→ {_e(shown)}{_e(retried)}</span></summary>'
+    )
     if request.get("headers"):
         parts.append(f"<pre>{_e(_headers(request['headers']))}</pre>")
     if request.get("body") is not None:
         parts.append(f"<pre>{_e(_body(request['body']))}</pre>")
-    shown = "no answer" if status is None else status
-    parts.append(f'<div class="answered">→ {_e(shown)}{_e(retried)}</div>')
+    parts.append(f'<div class="answered">answer {_e(shown)}</div>')
     if answer.get("headers"):
         parts.append(f"<pre>{_e(_headers(answer['headers']))}</pre>")
     parts.append(f"<pre>{_e(_body(answer.get('body')) if answer.get('body') else '(empty)')}</pre>")
-    parts.append("</div>")
+    parts.append("</details></div>")
     return "".join(parts)
 
 
@@ -292,16 +297,18 @@ def render_html(contents: dict[str, Any]) -> str:
 
 # --- Markdown --------------------------------------------------------------------------------------------
 
-# what could become markup inside a line (values never start one): emphasis, code, links, HTML, cells
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#!|~])")
+# what could become markup inside a line (values never start one): emphasis, code, links, cells
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#!|~])")
+_MARKDOWN_HTML = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 
 
 def _md(value: Any, limit: int = MARKDOWN_CELL) -> str:
-    """A value as Markdown text: on one line, cut at ``limit`` characters, every markup character escaped."""
+    """A value as Markdown text: on one line, cut at ``limit`` characters, HTML's characters as entities
+    and every other markup character escaped."""
     text = " ".join(str(value).split())
     if len(text) > limit:
         text = text[: limit - 1] + "…"
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text.replace("&", "&amp;"))
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text).translate(_MARKDOWN_HTML)
 
 
 def doc_markdown(citation: Any) -> str:
