@@ -29,7 +29,7 @@ import pytest
 from conformance import doc_links, scrub
 from conformance.mock.serve import BackgroundServer
 from conformance.report_views import render_html, render_markdown
-from tests.helpers import SHARED, graph_conformance
+from tests.helpers import SHARED, SUITE, graph_conformance
 from tests.mutants import Rewriting, mock
 
 CHROMIUM = "/usr/bin/chromium"
@@ -126,6 +126,11 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
             cwd=folder,
         )
     assert result.returncode == 1, result.stdout + result.stderr
+    for line in (
+        f"HTML report written to {folder / 'report.html'}",
+        f"Markdown summary appended to {folder / 'summary.md'}",
+    ):
+        assert f"graph-conformance: {line}" in result.stdout
     assert token in target.sent_tokens and target.served  # the canaries really went out
     yield Run(folder, result, target, token)
 
@@ -264,6 +269,27 @@ def test_the_html_report_renders_in_chromium_with_cases_violations_and_doc_links
     assert max(colours.values()) < 0.9 * pixels, "nine pixels in ten are one colour: nothing rendered"
     assert colours[bytes.fromhex("cf222e")] > 100  # the verdict's red: the inline style sheet applied
     assert sum(n for c, n in colours.items() if max(c) < 0x80) > 0.005 * pixels  # dark text
+
+
+def test_without_chromium_the_browser_test_fails_saying_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(f"{__name__}.CHROMIUM", "/nonexistent/chromium")
+    with pytest.raises(pytest.fail.Exception, match=re.escape(f"install it with `{INSTALL}`")):
+        chromium(Path("report.html"), Path("profile"))
+
+
+def test_the_plugin_writes_both_reports_and_a_conformant_target_reads_so(pytester: pytest.Pytester) -> None:
+    summary = "*graph-conformance: * report written to *r.html"
+    result = pytester.runpytest_subprocess(
+        *SUITE, "-k", "standard-code-rules", "--graph-report-html", "r.html", "--graph-report-markdown", "s.md"
+    )
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines([summary, "*graph-conformance: Markdown summary appended to s.md"])
+    html = (pytester.path / "r.html").read_text(encoding="utf-8")
+    assert '<span class="verdict v-conformant">conformant</span> 2 passed, 0 failed' in html
+    assert "Failures" not in html and "the expiry moves within the limit" in html  # the alternative chosen
+    markdown = (pytester.path / "s.md").read_text(encoding="utf-8")
+    assert markdown.startswith("## graph-conformance: conformant\n\n2 passed, 0 failed, 0 errors, 0 skipped")
+    assert "| case |" not in markdown and "- 200 of 200/201/204: 2 answers" in markdown
 
 
 # --- what the page holds -----------------------------------------------------------------------------------
