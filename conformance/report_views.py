@@ -20,7 +20,7 @@ from typing import Any
 from conformance import doc_links
 from conformance.errors import InputError
 
-FAILING = ("failed", "error", "interrupted")
+FAILING = ("failed", "error", "interrupted", "not-run")  # the outcomes that fail a run
 ORDER = {"failed": 0, "error": 1, "interrupted": 2, "not-run": 3, "skipped": 4, "passed": 5}
 DRIFT = "undocumented"  # the kind of note that is drift
 MAX_REPORT_BYTES = 256 * 1024 * 1024  # a JSON report read back for rendering
@@ -47,10 +47,13 @@ def counts_text(summary: dict[str, Any]) -> str:
 
 
 def verdict(contents: dict[str, Any]) -> str:
-    """``conformant``, ``not conformant`` (violations or errors) or ``nothing checked``."""
+    """``not conformant`` (violations or errors), ``incomplete`` (cases not run: the target was lost),
+    ``conformant``, or ``nothing checked``."""
     summary = contents.get("summary", {})
     if any(summary.get(k) for k in ("failed", "errors", "interrupted")):
         return "not conformant"
+    if summary.get("not_run"):
+        return "incomplete"
     return "conformant" if summary.get("passed") else "nothing checked"
 
 
@@ -95,7 +98,7 @@ body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:
 main{max-width:1200px;margin:0 auto;padding:16px 24px 48px}
 h1{font-size:22px;margin:8px 0}h2{font-size:17px;margin:24px 0 8px}h3{font-size:14px;margin:12px 0 4px}
 .verdict{display:inline-block;padding:4px 12px;border-radius:6px;font-weight:600;color:#fff}
-.v-conformant{background:#1a7f37}.v-not-conformant{background:#cf222e}.v-nothing-checked{background:#6e7781}
+.v-conformant{background:#1a7f37}.v-not-conformant{background:#cf222e}.v-incomplete,.v-nothing-checked{background:#9a6700}
 dl.run{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:12px 0}
 dl.run dt{color:#59636e}dl.run dd{margin:0;font-family:ui-monospace,Menlo,Consolas,monospace;word-break:break-all}
 table{border-collapse:collapse;background:#fff;margin:4px 0}

@@ -452,6 +452,28 @@ def test_every_value_of_a_hostile_document_is_escaped() -> None:
     assert all(line.count(" | ") == 3 for line in markdown.splitlines() if line.startswith("| "))  # no cell broke out
 
 
+@pytest.mark.parametrize(
+    ("summary", "said"),
+    [
+        ({"passed": 3, "failed": 1}, "not conformant"),
+        ({"passed": 3, "errors": 1}, "not conformant"),
+        ({"passed": 3, "interrupted": 1}, "not conformant"),
+        ({"passed": 3, "not_run": 2}, "incomplete"),
+        ({"passed": 3, "skipped": 2}, "conformant"),
+        ({"skipped": 2}, "nothing checked"),
+    ],
+)
+def test_the_verdict_follows_the_counts(summary: dict[str, int], said: str) -> None:
+    cases = [{"id": "lost[beta]", "outcome": "not-run", "reason": "not run: target unreachable (ConnectError)"}]
+    html, markdown = (
+        render_html({"summary": summary, "cases": cases}),
+        render_markdown({"summary": summary, "cases": cases}),
+    )
+    assert f'<span class="verdict v-{said.replace(" ", "-")}">{said}</span>' in html
+    assert markdown.startswith(f"## graph-conformance: {said}\n")
+    assert "| lost\\[beta\\] | not-run | not run: target unreachable \\(ConnectError\\) |  |" in markdown
+
+
 def provenance() -> dict[str, str]:
     """Page (as cited) -> commit, read from the provenance tables beside the pages."""
     found: dict[str, str] = {}
