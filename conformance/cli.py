@@ -110,6 +110,13 @@ def _parser() -> argparse.ArgumentParser:
     deviations.add_argument("report", type=Path, help="a JSON report written by run --report-json")
     deviations.add_argument("--out", type=Path, required=True, metavar="FILE", help="the deviations file to write")
 
+    rendered = commands.add_parser(
+        "report", help="render a JSON report as an HTML page and a Markdown summary (Markdown to stdout by default)"
+    )
+    rendered.add_argument("json_report", type=Path, metavar="REPORT.json", help="a JSON report written by run")
+    rendered.add_argument("--html", type=Path, metavar="FILE", help="write the self-contained HTML report here")
+    rendered.add_argument("--markdown", type=Path, metavar="FILE", help="append the Markdown summary to this file")
+
     mock = commands.add_parser("mock", help="serve the reference Graph mock (loopback only)")
     mock.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default: 127.0.0.1)")
     mock.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
@@ -266,6 +273,27 @@ _ISOLATION = [
     "-p",
     "no:unraisableexception",
 ]
+
+
+def _report(args: argparse.Namespace) -> int:
+    """Render an existing JSON report: the HTML page and the Markdown summary, or the Markdown on stdout."""
+    from conformance import report_views
+    from conformance.config import check_writable_file
+    from conformance.errors import InputError
+
+    for flag, path in (("--html", args.html), ("--markdown", args.markdown)):
+        if path is not None:
+            check_writable_file(flag, path)
+    contents = report_views.read(args.json_report)
+    try:
+        if args.html is None and args.markdown is None:
+            sys.stdout.write(report_views.render_markdown(contents))
+            return 0
+        for line in report_views.write(contents, args.html, args.markdown):
+            print(line)
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:  # a member of an unexpected type
+        raise InputError(str(args.json_report), 0, f"not a JSON report this tool wrote ({exc})") from None
+    return 0
 
 
 def _coverage(args: argparse.Namespace) -> int:
@@ -441,6 +469,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _metadata(args)
         if args.command == "deviations":
             return _deviations(args)
+        if args.command == "report":
+            return _report(args)
         if args.command == "mock":
             from conformance.mock.serve import serve
 

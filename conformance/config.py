@@ -283,6 +283,21 @@ OPTIONS: tuple[Option, ...] = (
         "fail a case on a property the docs do not mention (default: a drift warning)",
         kind="flag",
         run="--strict-drift",
+
+    ),
+    Option(
+        "report_html",
+        "--graph-report-html",
+        "write a self-contained HTML report to this file (cases, requests and answers scrubbed, doc links)",
+        kind="path",
+        run="--report-html",
+    ),
+    Option(
+        "report_markdown",
+        "--graph-report-markdown",
+        "append a Markdown summary to this file, e.g. $GITHUB_STEP_SUMMARY (counts, failures, drift)",
+        kind="path",
+        run="--report-markdown",
     ),
 )
 
@@ -363,6 +378,8 @@ class Settings:
     expect_deviations: Path | None = None
     write_deviations: Path | None = None
     strict_drift: bool = False
+    report_html: Path | None = None
+    report_markdown: Path | None = None
 
     @property
     def host(self) -> str:
@@ -613,6 +630,8 @@ def resolve(
         expect_deviations=Path(raw["expect_deviations"]) if raw["expect_deviations"] else None,
         write_deviations=Path(raw["write_deviations"]) if raw["write_deviations"] else None,
         strict_drift=bool(raw["strict_drift"]),
+        report_html=Path(raw["report_html"]) if raw["report_html"] else None,
+        report_markdown=Path(raw["report_markdown"]) if raw["report_markdown"] else None,
     )
     if base_url and not settings.is_loopback and not raw["user"]:
         raise UsageError(
@@ -622,10 +641,9 @@ def resolve(
         settings = replace(settings, user_without_method=DEFAULT_USER_WITHOUT_METHOD)
     if settings.is_loopback and not settings.user_upn:
         settings = replace(settings, user_upn=DEFAULT_USER_UPN)
-    if settings.report is not None:
-        check_writable_file(flags("report"), settings.report)
-    if settings.write_deviations is not None:
-        check_writable_file(flags("write_deviations"), settings.write_deviations)
+    for name in ("report", "report_html", "report_markdown", "write_deviations"):
+        if getattr(settings, name) is not None:
+            check_writable_file(flags(name), getattr(settings, name))
     if record_mode not in (None, "none"):
         _writable_folder(flags("cassette_dir"), settings.cassette_dir)
     return settings

@@ -385,7 +385,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    """The human summary, the rules a limited run checked, and where the JSON report went."""
+    """The human summary, the rules a limited run checked, and where the reports (JSON, HTML, Markdown) went."""
     settings = config.stash.get(SETTINGS_KEY, None)
     entries = config.stash.get(REPORT_KEY, [])
     if settings is None or not settings.base_url or config.option.collectonly:
@@ -414,11 +414,16 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             f"graph-conformance: interrupted ({cause}): the running case's cleanup ran; "
             "the report covers the cases that finished"
         )
-    if settings.report:
-        report.write_json(
-            settings.report, entries, settings.public(), digest(default_schema_dir()), [d.as_json() for d in unseen]
-        )
-        terminalreporter.write_line(f"graph-conformance: JSON report written to {settings.report}")
+    unseen_json = [d.as_json() for d in unseen]
+    if settings.report or settings.report_html or settings.report_markdown:
+        from conformance import report_views
+
+        contents = report.document(entries, settings.public(), digest(default_schema_dir()), unseen_json)
+        if settings.report:
+            report.write_json(settings.report, contents)
+            terminalreporter.write_line(f"graph-conformance: JSON report written to {settings.report}")
+        for line in report_views.write(contents, settings.report_html, settings.report_markdown):
+            terminalreporter.write_line(line)
     if settings.write_deviations:
         found = deviations.entries_from_report([entry.as_json() for entry in entries])
         deviations.write(settings.write_deviations, found, f"a run against {settings.public()['base_url']}")

@@ -10,10 +10,11 @@ import json
 import shlex
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from conformance import findings, scrub
+from conformance import __version__, findings, scrub
 from conformance.config import Settings
 from conformance.deviations import Deviation
 from conformance.findings import Note, NoteKind, Violation
@@ -64,6 +65,7 @@ class CaseReport:
             entry["file"] = self.scenario.location
             entry["docs"] = list(self.scenario.docs)
             entry["exchanges"] = [e.summary() for e in self.result.exchanges]
+            entry["transcript"] = [exchange_json(e) for e in self.result.exchanges]
             entry["choices"] = self.result.choices
             if self.result.not_run:
                 entry["reason"] = f"not run: {self.result.not_run}"
@@ -73,7 +75,41 @@ class CaseReport:
             entry["reason"] = self.reason
         entry["tags"] = list(self.scenario.tags)
         entry["writes"] = self.scenario.writes
+        entry["title"] = self.scenario.title
+        entry["rules"] = case_rules(self.scenario)
         return entry
+
+
+def exchange_json(exchange: Exchange) -> dict[str, Any]:
+    """One exchange for the JSON report: the step, the request as sent and the answer, secrets scrubbed
+    (the URL's userinfo too) and the answer's body cut as :func:`shown_body` cuts it (``""`` when empty)."""
+    return {
+        "step": exchange.step,
+        "request": {
+            "method": exchange.method,
+            "url": scrub.scrub_header("url", scrub.redact_url(exchange.url)),
+            "headers": scrub.scrub_headers(exchange.request_headers),
+            "body": scrub.scrub_json(exchange.request_body),
+        },
+        "answer": {
+            "status": exchange.status,
+            "headers": scrub.scrub_headers(exchange.response_headers),
+            "body": shown_body(exchange.response_text) if exchange.response_text else "",
+        },
+        "attempts": exchange.attempts,
+    }
+
+
+def case_rules(scenario: Scenario) -> list[dict[str, Any]]:
+    """The rules of ``rules.yaml`` a scenario checks (its tags that name one): id, statement and cited pages."""
+    from conformance.rules import load_rules
+
+    rules = load_rules()
+    return [
+        {"id": tag, "rule": rules[tag]["rule"], "docs": list(rules[tag].get("docs", []))}
+        for tag in scenario.tags
+        if tag in rules
+    ]
 
 
 def failure_message(result: CaseResult) -> str:
@@ -186,24 +222,30 @@ def summary(cases: list[CaseReport]) -> dict[str, int]:
     }
 
 
-def write_json(
-    path: Path,
+def document(
     cases: list[CaseReport],
     settings: dict[str, Any],
     schema_digest: str,
     unseen_deviations: list[dict[str, str]] | None = None,
-) -> None:
-    """The JSON report: the summary, the run's public settings, the schemas' digest, every case, and the listed
-    deviations this run did not see."""
-    document = {
+) -> dict[str, Any]:
+    """The JSON report's document: the summary, the run's public settings, the schemas' digest, the
+    version of graph-conformance, when it was made, every case, and the listed deviations this run did
+    not see."""
+    return {
         "summary": summary(cases),
         "settings": settings,
         "schema_digest": schema_digest,
         "cases": [c.as_json() for c in cases],
         "unseen_deviations": unseen_deviations or [],
+        "graph_conformance": __version__,
+        "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
+
+
+def write_json(path: Path, contents: dict[str, Any]) -> None:
+    """Write the JSON report (a :func:`document`) to ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(contents, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 NOTE_LABELS = {NoteKind.UNDOCUMENTED: "drift", NoteKind.REDACTED: "checked at recording"}
