@@ -28,6 +28,7 @@ RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
 RECORD_MODE_HELP = "record cassettes, or replay them with 'none' (the network is then blocked)"
 # the settings of run that a $metadata audit uses: the target, its credentials, recording and the limits
 METADATA_OPTIONS = ("base_url", "api_version", "token", "token_file", "cassette_dir", "timeout", "max_response_bytes")
+REPEATED = {"scenarios": "PATH", "rules": "RULE"}  # the list settings of run given once per value
 SPOOL_IN_MEMORY = 4 * 1024 * 1024  # a larger $metadata is spooled to a temporary file for the passes over bases
 SPOOL_CHUNK = 64 * 1024
 METADATA_TIMEOUT = "60"  # seconds for one $metadata exchange: real Graph's is tens of MB
@@ -45,8 +46,9 @@ def _add_options(
         shown = (helps or {}).get(option.name, option.help)
         if option.kind == "flag":
             parser.add_argument(option.run, action="store_true", dest=option.name, help=shown)
-        elif option.kind == "list" and option.name == "scenarios":
-            parser.add_argument(option.run, action="append", dest=option.name, metavar="PATH", help=shown)
+        elif option.kind == "list" and option.name in REPEATED:
+            metavar = REPEATED[option.name]
+            parser.add_argument(option.run, action="append", dest=option.name, metavar=metavar, help=shown)
         else:
             parser.add_argument(
                 option.run, dest=option.name, choices=option.choices, metavar=option.name.upper(), help=shown
@@ -66,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--junitxml", type=Path, metavar="PATH", help="write a JUnit XML report here")
     run.add_argument("--record-mode", choices=RECORD_MODES, help=RECORD_MODE_HELP)
     run.add_argument("-k", dest="keyword", metavar="EXPRESSION", help="only cases whose id matches (pytest -k)")
+    run.add_argument("-m", dest="markexpr", metavar="EXPRESSION", help="only cases whose rules match (pytest -m)")
     run.add_argument("-v", "--verbose", action="store_true", help="one line per case")
 
     coverage = commands.add_parser(
@@ -100,6 +103,19 @@ def _parser() -> argparse.ArgumentParser:
     }
     _add_options(metadata, METADATA_OPTIONS, helps)
     metadata.add_argument("--record-mode", choices=RECORD_MODES, help=RECORD_MODE_HELP)
+
+    deviations = commands.add_parser(
+        "deviations", help="write a --expect-deviations file from a JSON report's failing cases (reasons to fill in)"
+    )
+    deviations.add_argument("report", type=Path, help="a JSON report written by run --report-json")
+    deviations.add_argument("--out", type=Path, required=True, metavar="FILE", help="the deviations file to write")
+
+    rendered = commands.add_parser(
+        "report", help="render a JSON report as an HTML page and a Markdown summary (Markdown to stdout by default)"
+    )
+    rendered.add_argument("json_report", type=Path, metavar="REPORT.json", help="a JSON report written by run")
+    rendered.add_argument("--html", type=Path, metavar="FILE", help="write the self-contained HTML report here")
+    rendered.add_argument("--markdown", type=Path, metavar="FILE", help="append the Markdown summary to this file")
 
     mock = commands.add_parser("mock", help="serve the reference Graph mock (loopback only)")
     mock.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default: 127.0.0.1)")
@@ -218,7 +234,7 @@ def _run(args: argparse.Namespace) -> int:
                 pytest_args += [option.flag, str(item)]
         else:
             pytest_args += [option.flag, str(value)]
-    optional = {"--junitxml": args.junitxml, "--record-mode": args.record_mode, "-k": args.keyword}
+    optional = {"--junitxml": args.junitxml, "--record-mode": args.record_mode, "-k": args.keyword, "-m": args.markexpr}
     for flag, value in optional.items():
         if value is not None:
             pytest_args += [flag, str(value)]
@@ -228,6 +244,7 @@ def _run(args: argparse.Namespace) -> int:
     # the suite asserts nothing itself (the plugin fails cases with their violations): no module is
     # worth rewriting, and rewriting every plugin module costs a third of a second at startup
     pytest_args += ["-W", "ignore::pytest.PytestAssertRewriteWarning", "--assert=plain"]
+    pytest_args += _ISOLATION
     import pytest
 
     code = pytest.main(pytest_args)
@@ -238,6 +255,45 @@ def _run(args: argparse.Namespace) -> int:
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         print("graph-conformance: error: no case was selected", file=sys.stderr)
     return 2
+
+
+# The run is the suite and nothing else: the plugins it needs are named, none other installed in the
+# environment is loaded (one could reorder or re-run cases), no conftest.py of the folder it is started
+# in is read (the suite's own is loaded as a plugin), and pytest's end-of-session garbage collection,
+# a hunt for unraisable exceptions, is skipped.
+_ISOLATION = [
+    "--disable-plugin-autoload",
+    "-p",
+    "conformance.plugin",
+    "-p",
+    "pytest_recording.plugin",
+    "--noconftest",
+    "-p",
+    "conformance.suite.conftest",
+    "-p",
+    "no:unraisableexception",
+]
+
+
+def _report(args: argparse.Namespace) -> int:
+    """Render an existing JSON report: the HTML page and the Markdown summary, or the Markdown on stdout."""
+    from conformance import report_views
+    from conformance.config import check_writable_file
+    from conformance.errors import InputError
+
+    for flag, path in (("--html", args.html), ("--markdown", args.markdown)):
+        if path is not None:
+            check_writable_file(flag, path)
+    contents = report_views.read(args.json_report)
+    try:
+        if args.html is None and args.markdown is None:
+            sys.stdout.write(report_views.render_markdown(contents))
+            return 0
+        for line in report_views.write(contents, args.html, args.markdown):
+            print(line)
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:  # a member of an unexpected type
+        raise InputError(str(args.json_report), 0, f"not a JSON report this tool wrote ({exc})") from None
+    return 0
 
 
 def _coverage(args: argparse.Namespace) -> int:
@@ -365,6 +421,16 @@ def _cassette(settings: Settings, cassette: Path) -> contextlib.ExitStack:
     return stack
 
 
+def _deviations(args: argparse.Namespace) -> int:
+    """A deviations file from an existing JSON report: one entry per violation of each failing case."""
+    from conformance import config, deviations
+
+    config.check_writable_file("--out", args.out)
+    count = deviations.write_from_report(args.report, args.out)
+    print(f"graph-conformance: {count} deviations written to {args.out}; write each one's reason before using it")
+    return 0
+
+
 def _run_embedded(args: argparse.Namespace) -> int:
     """No target given: start the reference mock on a free loopback port, run everything, stop it."""
     from conformance.mock import create_app
@@ -401,6 +467,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _coverage(args)
         if args.command == "metadata":
             return _metadata(args)
+        if args.command == "deviations":
+            return _deviations(args)
+        if args.command == "report":
+            return _report(args)
         if args.command == "mock":
             from conformance.mock.serve import serve
 

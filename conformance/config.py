@@ -258,6 +258,49 @@ OPTIONS: tuple[Option, ...] = (
         run="--pinned",
     ),
     Option(
+        "rules",
+        "--graph-rule",
+        "run only the cases of this rule of rules.yaml (repeatable; as the marker: -m RULE)",
+        kind="list",
+        run="--rule",
+    ),
+    Option(
+        "expect_deviations",
+        "--graph-expect-deviations",
+        "YAML file of the target's known deviations: reported as expected, not failed",
+        kind="path",
+        run="--expect-deviations",
+    ),
+    Option(
+        "write_deviations",
+        "--graph-write-deviations",
+        "write this run's violations to this file, in the --expect-deviations format (reasons to fill in)",
+        kind="path",
+        run="--write-deviations",
+    ),
+    Option(
+        "strict_drift",
+        "--graph-strict-drift",
+        "fail a case on a property the docs do not mention (default: a drift warning)",
+        kind="flag",
+        run="--strict-drift",
+
+    ),
+    Option(
+        "report_html",
+        "--graph-report-html",
+        "write a self-contained HTML report to this file (cases, requests and answers scrubbed, doc links)",
+        kind="path",
+        run="--report-html",
+    ),
+    Option(
+        "report_markdown",
+        "--graph-report-markdown",
+        "append a Markdown summary to this file, e.g. $GITHUB_STEP_SUMMARY (counts, failures, drift)",
+        kind="path",
+        run="--report-markdown",
+    ),
+    Option(
         "app",
         "--graph-app",
         "run against this ASGI app in-process, no server and no network: module:attribute, or "
@@ -340,6 +383,12 @@ class Settings:
     report: Path | None
     pinned: Path | None
     record_mode: str | None  # pytest-recording's --record-mode, when given
+    rules: tuple[str, ...] = ()
+    expect_deviations: Path | None = None
+    write_deviations: Path | None = None
+    strict_drift: bool = False
+    report_html: Path | None = None
+    report_markdown: Path | None = None
     app: str | None = None  # module:attr of an in-process ASGI app; base_url is then APP_ORIGIN
 
     @property
@@ -433,6 +482,9 @@ class Settings:
             "allow_policy_writes": self.allow_policy_writes,
             "allow_replace": self.allow_replace,
             "scenarios": [str(p) for p in self.scenarios],
+            "rules": list(self.rules),
+            "expect_deviations": str(self.expect_deviations) if self.expect_deviations else None,
+            "strict_drift": self.strict_drift,
         }
 
 
@@ -597,6 +649,12 @@ def resolve(
         report=Path(raw["report"]) if raw["report"] else None,
         pinned=Path(raw["pinned"]) if raw["pinned"] else None,
         record_mode=record_mode,
+        rules=tuple(raw["rules"] or ()),
+        expect_deviations=Path(raw["expect_deviations"]) if raw["expect_deviations"] else None,
+        write_deviations=Path(raw["write_deviations"]) if raw["write_deviations"] else None,
+        strict_drift=bool(raw["strict_drift"]),
+        report_html=Path(raw["report_html"]) if raw["report_html"] else None,
+        report_markdown=Path(raw["report_markdown"]) if raw["report_markdown"] else None,
         app=raw["app"] or None,
     )
     local = settings.is_loopback or settings.in_process  # a mock: its default users apply
@@ -608,8 +666,9 @@ def resolve(
         settings = replace(settings, user_without_method=DEFAULT_USER_WITHOUT_METHOD)
     if local and not settings.user_upn:
         settings = replace(settings, user_upn=DEFAULT_USER_UPN)
-    if settings.report is not None:
-        check_writable_file(flags("report"), settings.report)
+    for name in ("report", "report_html", "report_markdown", "write_deviations"):
+        if getattr(settings, name) is not None:
+            check_writable_file(flags(name), getattr(settings, name))
     if record_mode not in (None, "none"):
         _writable_folder(flags("cassette_dir"), settings.cassette_dir)
     return settings

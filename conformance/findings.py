@@ -30,6 +30,7 @@ class ViolationKind(StrEnum):
     TEMPLATE = "template"  # a template needed a value no step captured
     PINNED = "pinned"  # a documented alternative the maintainers forbid (pinned.yaml)
     RETRY = "retry"  # throttling: no usable Retry-After, or still throttled within the budget
+    UNDOCUMENTED = "undocumented"  # a property the docs do not mention, with --strict-drift (else a note)
 
 
 class NoteKind(StrEnum):

@@ -24,6 +24,7 @@ from conformance.errors import ConformanceError, UsageError
 if TYPE_CHECKING:
     import httpx
 
+    from conformance.deviations import Deviation
     from conformance.report import CaseReport
     from conformance.runner import CaseResult
     from conformance.scenarios import Scenario
@@ -54,6 +55,8 @@ HEALTH_KEY: pytest.StashKey[Any] = pytest.StashKey()
 GRAPH_RUN_KEY = pytest.StashKey[bool]()  # set once graph cases are collected: the plugin is inert until then
 PROBLEM_KEY = pytest.StashKey[str]()  # a usage error found while collecting: the run ends with it
 EMBEDDED_KEY = pytest.StashKey[str]()  # the URL of the embedded reference mock, when no target was given
+DEVIATIONS_KEY: pytest.StashKey[list[Deviation]] = pytest.StashKey()  # --expect-deviations, read at collection
+MATCHED_KEY: pytest.StashKey[dict[int, Deviation]] = pytest.StashKey()  # a case's violations listed as expected
 APP_KEY = pytest.StashKey[Any]()  # the in-process app's host (transport.app.AppHost), with --graph-app
 
 
@@ -168,11 +171,39 @@ def _load_cases(config: pytest.Config) -> list[Case]:
         config.stash[PINS_KEY] = load_pins(settings.pinned or PINNED, scenarios)
     except ScenarioError as exc:
         raise UsageError("bad pinned alternatives:\n" + "\n".join(exc.problems)) from None
+    _load_policy(config, settings, scenarios)
     cases = [Case(s, v) for s in scenarios for v in s.versions if v in settings.versions]
     if not cases:
         raise UsageError(f"no case selected: none of the scenarios runs on API version {', '.join(settings.versions)}")
     config.stash[CASES_KEY] = cases
     return cases
+
+
+def _load_policy(config: pytest.Config, settings: Settings, scenarios: list[Scenario]) -> None:
+    """The rules as markers (registered now, so --strict-markers knows them), ``--rule`` checked, and the
+    ``--expect-deviations`` file read against every case the scenarios make."""
+    from conformance import deviations, selection
+    from conformance.rules import load_rules
+
+    rules = load_rules()
+    for line in selection.marker_lines(rules):
+        config.addinivalue_line("markers", line)
+    selection.check_rules(settings.rules, rules, flags("rules"))
+    if settings.expect_deviations is not None:
+        every = {f"{s.id}[{v}]": selection.case_rules(s.tags, rules) for s in scenarios for v in s.versions}
+        config.stash[DEVIATIONS_KEY] = deviations.load(settings.expect_deviations, every, rules)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``--rule``: only the graph cases carrying one of the given rules; the others are deselected."""
+    settings = config.stash.get(SETTINGS_KEY, None)
+    if settings is None or not settings.rules or PROBLEM_KEY in config.stash:
+        return
+    wanted = set(settings.rules)
+    kept = [i for i in items if _case_of(i) is None or wanted & {m.name for m in i.iter_markers()}]
+    if len(kept) < len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+        items[:] = kept
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -267,7 +298,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("graph_case", [])
         return
     from conformance.guard import refusal
+    from conformance.rules import load_rules
+    from conformance.selection import case_rules
 
+    rules = load_rules()
     params = []
     for case in cases:
         marks: list[Any] = []
@@ -277,6 +311,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             marks.append(pytest.mark.block_network)  # a replay answers from cassettes, never from the network
         if case.scenario.writes:
             marks.append(pytest.mark.graph_writes)
+        marks += [getattr(pytest.mark, rule) for rule in case_rules(case.scenario.tags, rules)]
         reason = refusal(settings, case.scenario) or _missing_requirement(settings, case.scenario)
         if reason:
             marks.append(pytest.mark.skip(reason=reason))
@@ -306,27 +341,38 @@ def _missing_requirement(settings: Settings, scenario: Scenario) -> str | None:
     return None
 
 
+def _case_of(item: pytest.Item) -> Case | None:
+    """The graph case a test item runs, if it runs one."""
+    callspec = getattr(item, "callspec", None)
+    case = callspec.params.get("graph_case") if callspec is not None else None
+    return case if isinstance(case, Case) else None
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Record each graph case's verdict for the JSON report and the summary."""
     report = yield
-    callspec = getattr(item, "callspec", None)
-    case = callspec.params.get("graph_case") if callspec is not None else None
-    if not isinstance(case, Case):
+    case = _case_of(item)
+    if case is None:
         return report
+    from conformance import deviations
     from conformance.report import CaseReport
 
     if report.when == "call" or (report.when == "setup" and not report.passed):
         result = item.stash.get(RESULT_KEY, None)
         outcome = result.outcome if result is not None else ("skipped" if report.skipped else "error")
+        matched = item.stash.get(MATCHED_KEY, {})
+        if result is not None and deviations.all_expected(result, matched):
+            outcome = "expected-deviation"
         reason = None
         if report.skipped and isinstance(report.longrepr, tuple):
             reason = str(report.longrepr[2]).removeprefix("Skipped: ")
         elif result is None and report.failed:
             reason = report.longreprtext.strip().splitlines()[-1] if report.longreprtext else None
-        item.config.stash[REPORT_KEY].append(CaseReport(case.id, outcome, case.scenario, result, reason))
+        entry = CaseReport(case.id, outcome, case.scenario, result, reason, deviations=matched)
+        item.config.stash[REPORT_KEY].append(entry)
     crash = getattr(report.longrepr, "reprcrash", None)
     if report.failed and crash is not None:  # JUnit's message attribute: the first violation, without "Failed: "
         crash.message = crash.message.removeprefix("Failed: ")
@@ -354,18 +400,22 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    """The human summary, the rules a limited run checked, and where the JSON report went."""
+    """The human summary, the rules a limited run checked, and where the reports (JSON, HTML, Markdown) went."""
     settings = config.stash.get(SETTINGS_KEY, None)
     entries = config.stash.get(REPORT_KEY, [])
     if settings is None or not settings.base_url or config.option.collectonly:
         return
-    from conformance import report
+    from conformance import deviations, report
     from conformance.contract import default_schema_dir, digest
 
     terminalreporter.section("graph-conformance")
     for line in report.human(entries):
         terminalreporter.write_line(line)
-    if not config.option.keyword and not config.option.markexpr:
+    listed = config.stash.get(DEVIATIONS_KEY, [])
+    unseen = deviations.unseen(listed, entries)
+    for line in deviations.unseen_lines(unseen):
+        terminalreporter.write_line(line)
+    if not config.option.keyword and not config.option.markexpr and not settings.rules:
         rules_line = report.rules_checked(entries, settings)
         if rules_line:
             terminalreporter.write_line(rules_line)
@@ -379,9 +429,23 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             f"graph-conformance: interrupted ({cause}): the running case's cleanup ran; "
             "the report covers the cases that finished"
         )
-    if settings.report:
-        report.write_json(settings.report, entries, settings.public(), digest(default_schema_dir()))
-        terminalreporter.write_line(f"graph-conformance: JSON report written to {settings.report}")
+    unseen_json = [d.as_json() for d in unseen]
+    if settings.report or settings.report_html or settings.report_markdown:
+        from conformance import report_views
+
+        contents = report.document(entries, settings.public(), digest(default_schema_dir()), unseen_json)
+        if settings.report:
+            report.write_json(settings.report, contents)
+            terminalreporter.write_line(f"graph-conformance: JSON report written to {settings.report}")
+        for line in report_views.write(contents, settings.report_html, settings.report_markdown):
+            terminalreporter.write_line(line)
+    if settings.write_deviations:
+        found = deviations.entries_from_report([entry.as_json() for entry in entries])
+        deviations.write(settings.write_deviations, found, f"a run against {settings.public()['base_url']}")
+        terminalreporter.write_line(
+            f"graph-conformance: {len(found)} deviations written to {settings.write_deviations}; "
+            "write each one's reason before using it"
+        )
 
 
 # --- fixtures, broad to narrow -------------------------------------------------------------------
@@ -469,7 +533,7 @@ def graph_run(
     default_cassette_name: str,
 ) -> Callable[[Case], CaseResult]:
     """Run a case and fail the test with every violation it found."""
-    from conformance import findings
+    from conformance import deviations, findings
     from conformance.guard import CaseGuard, send_check
     from conformance.recording import recorded_clock
     from conformance.report import CaseReport, failure_message
@@ -524,12 +588,19 @@ def graph_run(
             interrupted(case, f"interrupted ({held}) as it ended; its cleanup and restore ran", problem)
             raise KeyboardInterrupt(held)
         request.node.stash[RESULT_KEY] = result
+        if graph_settings.strict_drift:
+            result.violations, result.notes = deviations.drift_as_violations(result.violations, result.notes)
+        matched = deviations.apply(request.config.stash.get(DEVIATIONS_KEY, []), case.id, case.scenario.tags, result)
+        request.node.stash[MATCHED_KEY] = matched
         for note in result.notes:
             request.node.user_properties.append(("drift", findings.text(note)))
         if result.outcome == "skipped":
             pytest.skip(result.not_applicable or "not applicable")
+        if deviations.all_expected(result, matched):
+            pytest.xfail(deviations.expected_reason(result.violations, matched))
         if result.outcome != "passed":
-            pytest.fail(failure_message(result), pytrace=False)
+            listed = deviations.expected_lines(result.violations, matched)
+            pytest.fail("\n".join([failure_message(result), *listed]), pytrace=False)
         return result
 
     def _run_case(case: Case) -> CaseResult:

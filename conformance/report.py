@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 import shlex
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from conformance import findings, scrub
+from conformance import __version__, findings, scrub
 from conformance.config import Settings
+from conformance.deviations import Deviation
 from conformance.findings import Note, NoteKind, Violation
 from conformance.runner import CaseResult, Exchange
 from conformance.scenarios import Scenario
@@ -25,11 +27,12 @@ class CaseReport:
     """One case's verdict: its outcome, the runner's result when it ran, and why it ended so."""
 
     id: str
-    outcome: str  # passed, failed, error, skipped, not-run or interrupted
+    outcome: str  # passed, failed, expected-deviation, error, skipped, not-run or interrupted
     scenario: Scenario
     result: CaseResult | None = None
     reason: str | None = None  # why it was skipped or not run, or what pytest said of an error
     error: str | None = None  # for a case without a result (interrupted)
+    deviations: dict[int, Deviation] = field(default_factory=dict)  # violations listed as expected, by index
 
     @property
     def violations(self) -> list[Violation]:
@@ -49,7 +52,10 @@ class CaseReport:
         entry: dict[str, Any] = {
             "id": self.id,
             "outcome": self.outcome,
-            "violations": [findings.as_json(v) for v in self.violations],
+            "violations": [
+                {**findings.as_json(v), **({"deviation": self.deviations[i].as_json()} if i in self.deviations else {})}
+                for i, v in enumerate(self.violations)
+            ],
             "warnings": [findings.as_json(n) for n in self.notes],
             "exchanges": [],
         }
@@ -59,6 +65,7 @@ class CaseReport:
             entry["file"] = self.scenario.location
             entry["docs"] = list(self.scenario.docs)
             entry["exchanges"] = [e.summary() for e in self.result.exchanges]
+            entry["transcript"] = [exchange_json(e) for e in self.result.exchanges]
             entry["choices"] = self.result.choices
             if self.result.not_run:
                 entry["reason"] = f"not run: {self.result.not_run}"
@@ -68,7 +75,41 @@ class CaseReport:
             entry["reason"] = self.reason
         entry["tags"] = list(self.scenario.tags)
         entry["writes"] = self.scenario.writes
+        entry["title"] = self.scenario.title
+        entry["rules"] = case_rules(self.scenario)
         return entry
+
+
+def exchange_json(exchange: Exchange) -> dict[str, Any]:
+    """One exchange for the JSON report: the step, the request as sent and the answer, secrets scrubbed
+    (the URL's userinfo too) and the answer's body cut as :func:`shown_body` cuts it (``""`` when empty)."""
+    return {
+        "step": exchange.step,
+        "request": {
+            "method": exchange.method,
+            "url": scrub.scrub_header("url", scrub.redact_url(exchange.url)),
+            "headers": scrub.scrub_headers(exchange.request_headers),
+            "body": scrub.scrub_json(exchange.request_body),
+        },
+        "answer": {
+            "status": exchange.status,
+            "headers": scrub.scrub_headers(exchange.response_headers),
+            "body": shown_body(exchange.response_text) if exchange.response_text else "",
+        },
+        "attempts": exchange.attempts,
+    }
+
+
+def case_rules(scenario: Scenario) -> list[dict[str, Any]]:
+    """The rules of ``rules.yaml`` a scenario checks (its tags that name one): id, statement and cited pages."""
+    from conformance.rules import load_rules
+
+    rules = load_rules()
+    return [
+        {"id": tag, "rule": rules[tag]["rule"], "docs": list(rules[tag].get("docs", []))}
+        for tag in scenario.tags
+        if tag in rules
+    ]
 
 
 def failure_message(result: CaseResult) -> str:
@@ -170,6 +211,7 @@ def summary(cases: list[CaseReport]) -> dict[str, int]:
     return {
         "passed": counts["passed"],
         "failed": counts["failed"],
+        "expected_deviations": counts["expected-deviation"],
         "errors": counts["error"],
         "skipped": counts["skipped"],
         "not_run": counts["not-run"],
@@ -180,16 +222,30 @@ def summary(cases: list[CaseReport]) -> dict[str, int]:
     }
 
 
-def write_json(path: Path, cases: list[CaseReport], settings: dict[str, Any], schema_digest: str) -> None:
-    """The JSON report: the summary, the run's public settings, the schemas' digest and every case."""
-    document = {
+def document(
+    cases: list[CaseReport],
+    settings: dict[str, Any],
+    schema_digest: str,
+    unseen_deviations: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    """The JSON report's document: the summary, the run's public settings, the schemas' digest, the
+    version of graph-conformance, when it was made, every case, and the listed deviations this run did
+    not see."""
+    return {
         "summary": summary(cases),
         "settings": settings,
         "schema_digest": schema_digest,
         "cases": [c.as_json() for c in cases],
+        "unseen_deviations": unseen_deviations or [],
+        "graph_conformance": __version__,
+        "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
+
+
+def write_json(path: Path, contents: dict[str, Any]) -> None:
+    """Write the JSON report (a :func:`document`) to ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(contents, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 NOTE_LABELS = {NoteKind.UNDOCUMENTED: "drift", NoteKind.REDACTED: "checked at recording"}
@@ -201,8 +257,10 @@ def human(cases: list[CaseReport]) -> list[str]:
     counts = summary(cases)
     interrupted = f", {counts['not_run']} not run" if counts["not_run"] else ""
     interrupted += f", {counts['interrupted']} interrupted" if counts["interrupted"] else ""
+    failed = f"{counts['failed']} failed"
+    failed += f", {counts['expected_deviations']} expected deviations" if counts["expected_deviations"] else ""
     lines = [
-        f"graph-conformance: {counts['passed']} passed, {counts['failed']} failed, {counts['errors']} errors, "
+        f"graph-conformance: {counts['passed']} passed, {failed}, {counts['errors']} errors, "
         f"{counts['skipped']} skipped{interrupted}, {counts['drift']} drift warnings, "
         f"{counts['checked_at_recording']} values checked at recording"
     ]
@@ -212,6 +270,9 @@ def human(cases: list[CaseReport]) -> list[str]:
             detail = findings.brief(case.violations[0]) if case.violations else case.problem or reason
             more = f" (+{len(case.violations) - 1} more)" if len(case.violations) > 1 else ""
             lines.append(f"  {case.outcome.upper()} {case.id}: {detail}{more}")
+        elif case.outcome == "expected-deviation":
+            first = case.deviations[0]
+            lines.append(f"  expected {case.id}: {findings.brief(case.violations[0])} ({first.at}: {first.reason})")
         elif case.outcome == "not-run":
             lines.append(f"  NOT RUN {case.id}: {reason}")
         elif case.outcome == "skipped":
@@ -238,7 +299,8 @@ def rules_checked(cases: list[CaseReport], settings: Settings) -> str | None:
     if not held_back:
         return None
     rules = load_rules()
-    ran = {t for c in cases if c.outcome in ("passed", "failed", "error") for t in c.scenario.tags}
+    checked_outcomes = ("passed", "failed", "expected-deviation", "error")
+    ran = {t for c in cases if c.outcome in checked_outcomes for t in c.scenario.tags}
     held = {t for c in held_back for t in c.scenario.tags}
     checked = sorted(r for r in rules if r in ran)
     need_writes = sorted(r for r in rules if r not in ran and r in held)

@@ -204,6 +204,7 @@ def test_violations_fail_with_the_full_story_and_the_json_report(pytester: pytes
     assert document["summary"] == {
         "passed": 1,
         "failed": 2,
+        "expected_deviations": 0,
         "errors": 0,
         "skipped": 0,
         "not_run": 0,

@@ -28,8 +28,10 @@ from conformance.jsonpath import format_path
 from conformance.jsonpath import parse as parse_path
 from conformance.rules import RULES_DISPLAY, load_rules
 from conformance.safeyaml import kind_of
+from conformance.scenarios.cache import ScenarioCache
 from conformance.scenarios.model import (
     BUILTIN_VARIABLES,
+    CATALOGUE,
     OPERAND_KINDS,
     SETUPS,
     WRITE_METHODS,
@@ -611,9 +613,11 @@ def load_scenarios(
     base: Path | None = None,
     setups: Path = SETUPS,
     rules: dict[str, Any] | None = None,
+    cached_under: Path = CATALOGUE,
 ) -> list[Scenario]:
     """Every scenario under ``paths`` (files or folders of ``*.yaml``), each ``each`` expanded to its cases;
-    raises with all problems."""
+    raises with all problems. Files under ``cached_under`` (the packaged catalogue) are parsed once and
+    kept in the user's cache (:mod:`conformance.scenarios.cache`); a user's own may hold PINs: never copied."""
     files: list[Path] = []
     problems: list[str] = []
     for path in paths:
@@ -626,6 +630,8 @@ def load_scenarios(
     shared = load_setups(setups)  # raises with every problem of the setups file
     scenarios: list[Scenario] = []
     seen: dict[str, str] = {}
+    scenario_cache = ScenarioCache(known_schemas, shared, rules)
+    packaged = cached_under.resolve()
     for file in files:
         display = _display(file, base)
         try:
@@ -633,7 +639,10 @@ def load_scenarios(
         except InputError as exc:  # not a regular file, not UTF-8, or too big
             problems.append(str(exc))
             continue
-        parsed, found = parse_scenario(text, display, known_schemas, shared, rules)
+        if file.resolve().is_relative_to(packaged):
+            parsed, found = scenario_cache.parsed(text, display, parse_scenario)
+        else:
+            parsed, found = parse_scenario(text, display, known_schemas, shared, rules)
         problems.extend(found)
         for scenario in expand_cases(parsed) if parsed else []:
             if scenario.id in seen:

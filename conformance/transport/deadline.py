@@ -38,6 +38,7 @@ class Deadline:
         self.seconds = seconds
         self.clock = clock
         self.end = clock() + seconds
+        self.armed: Callable[[str, dict[str, Any]], None] | None = None  # the trace of the last arm()
 
     def remaining(self) -> float:
         """Seconds left (negative once passed)."""
@@ -53,9 +54,13 @@ class Deadline:
 
         httpcore reads ``timeout`` when it connects, sends, waits for the headers and starts the
         body, and calls ``trace`` as each phase starts: the callback sets every timeout to what is left.
+        Extensions this deadline armed already come back as they are (a transport below an exchange
+        arms the exchange's deadline again).
         """
-        timeouts = dict.fromkeys(("connect", "read", "write", "pool"), max(self.seconds, _SHORTEST_WAIT))
         previous = extensions.get("trace")
+        if previous is not None and previous is self.armed:
+            return dict(extensions)
+        timeouts = dict.fromkeys(("connect", "read", "write", "pool"), max(self.seconds, _SHORTEST_WAIT))
 
         def trace(name: str, info: dict[str, Any]) -> None:
             if name.endswith(".started"):
@@ -65,6 +70,7 @@ class Deadline:
             if previous is not None:
                 previous(name, info)
 
+        self.armed = trace
         return {**extensions, "timeout": timeouts, "trace": trace}
 
 

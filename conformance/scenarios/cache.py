@@ -1,0 +1,116 @@
+"""Parsed scenarios kept on disk between runs, keyed by a hash of everything the parse reads.
+
+Parsing the catalogue (YAML, the schema check, setups and templates) is most of a run's fixed cost.
+A scenario of the packaged catalogue that parsed cleanly is stored (a user's own scenarios may hold
+PINs: they are never copied) under ``$XDG_CACHE_HOME/graph-conformance/scenarios`` (or
+``~/.cache/...``), named by the SHA-256 of: the file's text and display name, the known schema
+names, the shared setups and rules it was parsed with, and the package's own code and data (so an
+upgrade or an edited loader never reads an old entry). Files with problems are never stored: their
+messages always come from a fresh parse. A cache folder that cannot be read or written only costs
+the parse. Entries are pickles, so they are read only from a folder this user owns and no one else
+may write into.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import stat
+import sys
+import tempfile
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from conformance.scenarios.model import Scenario
+
+PACKAGE = Path(__file__).resolve().parent.parent
+FORMAT = b"graph-conformance parsed scenario 1"
+
+
+def folder() -> Path:
+    """Where parsed scenarios are kept."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "graph-conformance" / "scenarios"
+
+
+@cache
+def _code_digest() -> bytes:
+    """The package's Python sources and data files (schema, setups, rules) with the interpreter version."""
+    digest = hashlib.sha256(FORMAT + sys.version.encode())
+    for path in sorted(PACKAGE.rglob("*")):
+        if path.suffix in (".py", ".json", ".yaml") and "catalogue" not in path.parts and path.is_file():
+            digest.update(path.relative_to(PACKAGE).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.digest()
+
+
+def _private(info: os.stat_result) -> bool:
+    """Whether a file or folder is this user's and no one else may write to it (a pickle is code)."""
+    owner = os.getuid() if hasattr(os, "getuid") else info.st_uid
+    return info.st_uid == owner and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
+def _safe_folder(path: Path) -> bool:
+    """Whether ``path`` is a private folder of this user's."""
+    try:
+        info = path.stat()
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and _private(info)
+
+
+class ScenarioCache:
+    """The cache for one load: the inputs every file of it shares (schemas, setups, rules) hashed once."""
+
+    def __init__(self, known_schemas: set[str] | None, setups: Any, rules: dict[str, Any] | None) -> None:
+        self.known_schemas = known_schemas
+        self.setups = setups
+        self.rules = rules
+        shared = hashlib.sha256(_code_digest() + pickle.dumps(setups, protocol=5))
+        shared.update(json.dumps(None if known_schemas is None else sorted(known_schemas)).encode() + b"\0")
+        shared.update(json.dumps(rules, sort_keys=True, default=repr).encode() + b"\0")
+        self.shared = shared.digest()
+        self.folder = folder()
+
+    def key(self, text: str, display: str) -> str:
+        """The entry name for one file: its text and display name, with the shared inputs."""
+        digest = hashlib.sha256(self.shared)
+        digest.update(text.encode() + b"\0" + display.encode())
+        return digest.hexdigest()
+
+    def parsed(
+        self, text: str, display: str, parse: Callable[..., tuple[Scenario | None, list[str]]]
+    ) -> tuple[Scenario | None, list[str]]:
+        """``parse(text, display, known_schemas, setups, rules)``, from the cache when it was parsed before."""
+        entry = self.folder / f"{self.key(text, display)}.pickle"
+        if _safe_folder(self.folder):
+            try:
+                with entry.open("rb") as handle:
+                    if _private(os.fstat(handle.fileno())):  # the file opened, not the name checked
+                        scenario: Scenario = pickle.load(handle)
+                        return scenario, []
+            except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
+                pass
+        scenario_or_none, problems = parse(text, display, self.known_schemas, self.setups, self.rules)
+        if scenario_or_none is not None and not problems:
+            _store(entry, scenario_or_none)
+        return scenario_or_none, problems
+
+
+def _store(entry: Path, scenario: Scenario) -> None:
+    temporary: str | None = None
+    try:
+        entry.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not _safe_folder(entry.parent):
+            return  # another user's, or writable by others: never read, so never written
+        handle, temporary = tempfile.mkstemp(dir=entry.parent, suffix=".partial")
+        with os.fdopen(handle, "wb") as out:
+            pickle.dump(scenario, out, protocol=5)
+        os.replace(temporary, entry)
+    except (OSError, pickle.PicklingError, TypeError, AttributeError):
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)

@@ -1,0 +1,37 @@
+"""``graph-conformance run`` is the suite and nothing else: a conftest.py of the folder it starts in,
+or of a tests folder there, is never read, and the plugins the environment would load are not."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.helpers import REPLAY_CATALOGUE, graph_conformance
+
+BREAKS = "raise SystemExit('this conftest.py must not be loaded by graph-conformance run')\n"
+
+
+def test_a_conftest_of_the_folder_run_starts_in_is_not_loaded(tmp_path: Path) -> None:
+    (tmp_path / "conftest.py").write_text(BREAKS, encoding="utf-8")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "conftest.py").write_text(BREAKS, encoding="utf-8")
+    result = graph_conformance(*REPLAY_CATALOGUE, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"^\d+ passed, \d+ skipped in ", result.stdout, re.M), result.stdout[-500:]
+    assert "must not be loaded" not in result.stdout + result.stderr
+
+
+def test_plain_pytest_in_that_folder_does_load_it(tmp_path: Path) -> None:
+    """The folder above does break pytest there: the test before shows run keeps out of it."""
+    (tmp_path / "conftest.py").write_text(BREAKS, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--co", "-q"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "must not be loaded" in result.stdout + result.stderr
