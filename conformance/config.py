@@ -417,7 +417,7 @@ class Settings:
     def target_kind(self) -> str:
         """How the run treats the target: an in-process app, a loopback mock, or a live (any other) service."""
         if self.in_process:
-            return "in-process ASGI app, no network"
+            return f"in-process ASGI app {self.app}, no network"
         if self.is_loopback:
             return "loopback mock"
         return "Microsoft Graph (live)" if self.is_microsoft_graph else "remote service (treated as live)"

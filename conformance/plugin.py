@@ -262,9 +262,11 @@ def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
         settings.record_mode, f"record ({settings.record_mode})"
     )
     versions = ",".join(settings.versions) if len(settings.versions) == 1 else "all"
-    base_url = settings.app if settings.in_process else redact_url(settings.base_url or "")
+    base_url = redact_url(settings.base_url or "")
     embedded = config.stash.get(EMBEDDED_KEY, None)
-    target_flag = "" if embedded is not None else f" --{'app' if settings.in_process else 'base-url'} {base_url}"
+    target_flag = "" if embedded is not None else f" --base-url {base_url}"
+    if settings.in_process:
+        target_flag = f" --app {settings.app}"
     reproduce = f"graph-conformance run{target_flag} --api-version {versions} --user {settings.user}"
     if settings.record_mode:
         reproduce += f" --record-mode {settings.record_mode}"

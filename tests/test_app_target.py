@@ -53,10 +53,8 @@ def test_the_reference_mock_in_process_passes_with_the_same_cases_as_over_http()
     assert summary(in_process.stdout) == summary(over_http.stdout)
     assert in_process.stdout.splitlines()[-1].split(" in ")[0] == over_http.stdout.splitlines()[-1].split(" in ")[0]
     lines = in_process.stdout.splitlines()
-    assert (
-        "graph-conformance: target conformance.mock:create_app() is an in-process ASGI app, no network; "
-        "may write: anything (in-process app)"
-    ) in lines
+    kind = "in-process ASGI app conformance.mock:create_app(), no network"
+    assert f"graph-conformance: target {APP_ORIGIN} is an {kind}; may write: anything (in-process app)" in lines
     reproduce = "graph-conformance run --app conformance.mock:create_app() --api-version all --user"
     assert f"graph-conformance: reproduce with: {reproduce} 00000000-0000-4000-8000-00000000c0de" in lines
     assert "embedded reference mock" not in in_process.stdout + in_process.stderr
@@ -70,7 +68,7 @@ def test_a_broken_variant_in_process_fails_naming_its_violation(tmp_path: Path) 
     assert "$.pin.code: expected no value shown (absent, null or an empty string)" in result.stdout
     assert LEAKED_PIN not in result.stdout + result.stderr + report.read_text()
     written = json.loads(report.read_text())
-    assert written["settings"]["target"] == "in-process ASGI app, no network"
+    assert written["settings"]["target"] == f"in-process ASGI app {APPS}:pin_leaked, no network"
     assert written["settings"]["app"] == f"{APPS}:pin_leaked"
 
 
