@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pytest
 
 from conformance import __version__, scrub
-from conformance.config import OPTIONS, Settings, flags, resolve
+from conformance.config import OPTIONS, VIA_PYTEST, VIA_RUN, Settings, resolve
 from conformance.errors import ConformanceError, UsageError
 
 if TYPE_CHECKING:
@@ -54,10 +54,22 @@ HEALTH_KEY: pytest.StashKey[Any] = pytest.StashKey()
 GRAPH_RUN_KEY = pytest.StashKey[bool]()  # set once graph cases are collected: the plugin is inert until then
 PROBLEM_KEY = pytest.StashKey[str]()  # a usage error found while collecting: the run ends with it
 EMBEDDED_KEY = pytest.StashKey[str]()  # the URL of the embedded reference mock, when no target was given
+VIA_KEY = pytest.StashKey[str]()  # whose flags the user typed: run's (set by StartedByRun) or, by default, pytest's
 
 
 def _dest(flag: str) -> str:
     return flag.lstrip("-").replace("-", "_")
+
+
+class StartedByRun:
+    """Registered by ``graph-conformance run`` for the pytest session it starts (``pytest.main(plugins=...)``).
+
+    run hands its settings on as the plugin's ``--graph-*`` flags; with this, messages name the flags the user
+    typed (``--user``, not ``--graph-user``). A plugin object rather than a hidden option or an environment
+    variable: nobody can set it by accident, it shows in no ``--help``, and it leaks into no child process."""
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.stash[VIA_KEY] = VIA_RUN
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -95,14 +107,15 @@ def _graph_settings(config: pytest.Config) -> Settings:
     cli = {o.name: config.getoption(_dest(o.flag)) for o in OPTIONS}
     ini = {o.name: config.getini(f"graph_{o.name}") for o in OPTIONS if o.ini}
     record_mode = config.getoption("record_mode", default=None)
-    settings = resolve(cli, ini, record_mode=record_mode)
+    via = config.stash.get(VIA_KEY, VIA_PYTEST)
+    settings = resolve(cli, ini, record_mode=record_mode, via=via)
     if settings.replaying and config.getoption("disable_recording", False):
         raise UsageError("--record-mode none replays cassettes; it cannot go with --disable-recording")
     if settings.base_url is None:
         url = _start_embedded_mock(config)
         # the token is passed on as read: a token file (standard input too) is read once
         embedded = {**cli, "base_url": url, "token": settings.token, "token_file": None}
-        settings = resolve(embedded, ini, record_mode=record_mode)
+        settings = resolve(embedded, ini, record_mode=record_mode, via=via)
     config.stash[SETTINGS_KEY] = settings
     _on_termination_interrupt(config)
     return settings
@@ -284,10 +297,10 @@ def _missing_requirement(settings: Settings, scenario: Scenario) -> str | None:
     needs = {name for step in steps for name in step_variables(step)}
     for name, what in RUN_VARIABLES.items():
         if name in needs and not getattr(settings, name):
-            return f"it needs {what}: give {flags(name)}"
+            return f"it needs {what}: give {settings.flag(name)}"
     app_only = settings.auth in ("client-secret", "client-certificate")
     if app_only and any(step.request.path.lower().startswith("/me/") for step in steps):
-        return f"/me needs a delegated token, and --graph-auth {settings.auth} gets an app-only one"
+        return f"/me needs a delegated token, and {settings.flag('auth')} {settings.auth} gets an app-only one"
     return None
 
 
