@@ -485,6 +485,14 @@ def _writable_folder(flag: str, path: Path) -> None:
     _writable_ancestor(flag, path, path, "record cassettes")
 
 
+def _readable_file(flag: str, value: str) -> Path:
+    """A file msal reads when the first case runs must be readable before the run starts."""
+    path = Path(value)
+    if not path.is_file() or not os.access(path, os.R_OK):
+        raise UsageError(f"{flag} {value}: no readable file there")
+    return path
+
+
 def resolve(
     cli: dict[str, Any],
     ini: dict[str, Any],
@@ -562,11 +570,11 @@ def resolve(
         tenant=raw["tenant"],
         client_id=raw["client_id"],
         client_secret=raw["client_secret"],
-        certificate=Path(raw["certificate"]) if raw["certificate"] else None,
+        certificate=_readable_file(given_as["certificate"], raw["certificate"]) if raw["certificate"] else None,
         certificate_thumbprint=raw["certificate_thumbprint"],
         authority_host=str(raw["authority_host"]).rstrip("/"),
         scope=raw["scope"],
-        ca_bundle=Path(raw["ca_bundle"]) if raw["ca_bundle"] else None,
+        ca_bundle=_readable_file(given_as["ca_bundle"], raw["ca_bundle"]) if raw["ca_bundle"] else None,
         read_only=bool(raw["read_only"]),
         allow_writes=bool(raw["allow_writes"]),
         allowed_users=allowed_users,

@@ -37,6 +37,8 @@ def _samples(folder: Path) -> dict[str, Any]:
     """For every option a valid value that differs from its default and can be recognised in the settings."""
     token_file = folder / "token.txt"
     token_file.write_text(TOKEN_IN_FILE + "\n")
+    for name in ("certificate", "ca_bundle"):  # files read when the first case runs: they must exist
+        (folder / name).write_text("")
     special: dict[str, Any] = {
         "base_url": "https://graph.example.test",
         "auth": "client-certificate",  # the flows' settings are given too: msal is not asked before a case runs
@@ -195,6 +197,12 @@ REQUIRED_USER = "is required against graph.example.test (not loopback): the user
             "GRAPH_ACCESS_TOKEN_FILE missing.txt: give a regular file of at most 64 KiB",
         ),
         (["--api-version", "all", "--retry-budget", "-1"], {}, "--retry-budget '-1': give a number from 0 to 3600"),
+        (
+            ["--auth", "client-certificate", "--tenant", "t", "--client-id", "c", "--certificate", "missing.pem"],
+            {"GRAPH_CLIENT_CERTIFICATE_THUMBPRINT": "ab"},
+            "--certificate missing.pem: no readable file there",
+        ),
+        ([], {"GRAPH_CA_BUNDLE": "missing.pem"}, "GRAPH_CA_BUNDLE missing.pem: no readable file there"),
         ([], {"GRAPH_API_VERSION": "v2"}, "GRAPH_API_VERSION 'v2': choose one of beta, v1.0, all"),
         (["--base-url", "http://127.0.0.1:9/beta"], {}, "--base-url 'http://127.0.0.1:9/beta': give the service "
          "root without the version (the suite adds /beta or /v1.0)"),
