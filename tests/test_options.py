@@ -24,6 +24,8 @@ TOKEN_IN_FILE = "token-read-from-the-file"
 # the Settings field an option lands in, when it is not the option's own name
 FIELDS = {"api_version": "versions", "token_file": "token"}
 RUN_ERROR = "graph-conformance: error: "
+RULES = ("one-method-per-user", "standard-code-required")  # given to --rule, carried by the fixture's method.yaml
+CASE = "method-create-read-delete[beta]"  # a case of the fixture scenarios, for the deviations file
 
 
 def _environment(**variables: str) -> dict[str, str]:
@@ -39,10 +41,17 @@ def _samples(folder: Path) -> dict[str, Any]:
     token_file.write_text(TOKEN_IN_FILE + "\n")
     for name in ("certificate", "ca_bundle"):  # files read when the first case runs: they must exist
         (folder / name).write_text("")
+    scenarios = copy_fixture_scenarios(folder / "scenarios")
+    method = scenarios / "method.yaml"  # carries the two rules selected, so --rule keeps its cases
+    method.write_text(method.read_text().replace("\ntitle:", f"\ntags: [{', '.join(RULES)}]\ntitle:", 1))
+    deviations = folder / "deviations.yaml"
+    deviations.write_text(f"deviations:\n  - case: {CASE}\n    where: status\n    reason: known\n")
     special: dict[str, Any] = {
         "base_url": "https://graph.example.test",
         "auth": "client-certificate",  # the flows' settings are given too: msal is not asked before a case runs
-        "scenarios": [str(copy_fixture_scenarios(folder / "scenarios"))],
+        "scenarios": [str(scenarios)],
+        "rules": list(RULES),
+        "expect_deviations": str(deviations),
         "pinned": str(PINNED),
         "report": str(folder / "report.json"),
         "authority_host": "https://login.example.test",
