@@ -37,17 +37,20 @@ METADATA_TIMEOUT = "60"  # seconds for one $metadata exchange: real Graph's is t
 def _add_options(
     parser: argparse.ArgumentParser, names: Sequence[str] | None = None, helps: dict[str, str] | None = None
 ) -> None:
-    """The flags of ``run`` from the one settings table (only ``names`` when given; ``helps`` replaces texts)."""
+    """The flags of ``run`` from the one settings table (only ``names`` when given; ``helps`` replaces texts).
+
+    Every setting is offered, each under its :attr:`~conformance.config.Option.run` flag, as the plugin offers
+    it under its ``--graph-*`` flag: flags store true and lists repeat, on both command lines."""
     from conformance.config import OPTIONS
 
-    for option in OPTIONS:  # one table: every setting that run offers maps to its plugin option
-        if option.run is None or (names is not None and option.name not in names):
+    for option in OPTIONS:
+        if names is not None and option.name not in names:
             continue
         shown = (helps or {}).get(option.name, option.help)
         if option.kind == "flag":
             parser.add_argument(option.run, action="store_true", dest=option.name, help=shown)
-        elif option.kind == "list" and option.name in REPEATED:
-            metavar = REPEATED[option.name]
+        elif option.kind == "list":
+            metavar = REPEATED.get(option.name, option.name.upper())
             parser.add_argument(option.run, action="append", dest=option.name, metavar=metavar, help=shown)
         else:
             parser.add_argument(
@@ -63,7 +66,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    run = commands.add_parser("run", help="run the conformance suite against a target (a thin shell over pytest)")
+    run = commands.add_parser(
+        "run",
+        help="run the conformance suite against a target (a thin shell over pytest)",
+        usage="graph-conformance run [options] [-- PYTEST_ARGS ...]",
+        description="Run the conformance suite. Arguments after -- are passed on to pytest as they are, "
+        "e.g. graph-conformance run --base-url URL -- -x --tb=short",
+    )
     _add_options(run)
     run.add_argument("--junitxml", type=Path, metavar="PATH", help="write a JUnit XML report here")
     run.add_argument("--record-mode", choices=RECORD_MODES, help=RECORD_MODE_HELP)
@@ -201,16 +210,19 @@ def _derive(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if not args.base_url and not args.app:
-        return _run_embedded(args)
+    """The suite under pytest, given run's settings as the plugin's flags and ``args.pytest_args`` after them;
+    with no target (neither ``--base-url`` nor ``GRAPH_BASE_URL``), against the embedded reference mock."""
     from conformance import config
 
     if args.token_file == "-":  # standard input is read here: pytest captures it once it starts
-        args.token = config.read_token_file("-")
+        args.token = config.read_token_file("-", config.option("token_file").run)
         args.token_file = None
-    given = {o.name: getattr(args, o.name) for o in config.OPTIONS if o.run is not None}
+    given = {o.name: getattr(args, o.name) for o in config.OPTIONS}
     # the same validation the plugin does, so usage errors read like every other CLI error
-    config.resolve(given, {}, record_mode=args.record_mode)
+    settings = config.resolve(given, {}, record_mode=args.record_mode, via=config.VIA_RUN)
+    _check_passthrough(args.pytest_args)
+    if settings.base_url is None:
+        return _run_embedded(args)
     if args.junitxml is not None:
         config.check_writable_file("--junitxml", args.junitxml)
     pytest_args = [
@@ -244,10 +256,12 @@ def _run(args: argparse.Namespace) -> int:
     # the suite asserts nothing itself (the plugin fails cases with their violations): no module is
     # worth rewriting, and rewriting every plugin module costs a third of a second at startup
     pytest_args += ["-W", "ignore::pytest.PytestAssertRewriteWarning", "--assert=plain"]
-    pytest_args += _ISOLATION
+    pytest_args += [*_ISOLATION, *args.pytest_args]
     import pytest
 
-    code = pytest.main(pytest_args)
+    from conformance.plugin import StartedByRun
+
+    code = pytest.main(pytest_args, plugins=[StartedByRun()])
     if code == pytest.ExitCode.OK:
         return 0
     if code == pytest.ExitCode.TESTS_FAILED:
@@ -296,6 +310,16 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_passthrough(pytest_args: Sequence[str]) -> None:
+    """A setting goes before ``--``, as run's flag: after it, as the plugin's, it would escape run's checks."""
+    from conformance.config import OPTIONS
+
+    for arg in pytest_args:
+        for option in OPTIONS:
+            if arg.split("=", 1)[0] == option.flag:
+                raise UsageError(f"run: {option.flag} after --: give it before -- as {option.run}")
+
+
 def _coverage(args: argparse.Namespace) -> int:
     """What the catalogue covers: operations x statuses, rules, and statements (0 all covered, 1 not, 2 bad input)."""
     from conformance import contract, coverage, statements
@@ -325,7 +349,7 @@ def _metadata(args: argparse.Namespace) -> int:
     given["max_response_bytes"] = given["max_response_bytes"] or str(csdl.MAX_METADATA_BYTES)
     given["timeout"] = given["timeout"] or METADATA_TIMEOUT
     given["user"] = config.DEFAULT_USER  # the audit acts on no user: run's demand for one does not apply
-    settings = config.resolve(given, {}, record_mode=args.record_mode)
+    settings = config.resolve(given, {}, record_mode=args.record_mode, via=config.VIA_RUN)
     if not settings.base_url:
         raise UsageError("metadata: give --base-url (or GRAPH_BASE_URL): the service root of the target")
     documents = contract.read_documents(contract.default_schema_dir())
@@ -432,7 +456,7 @@ def _deviations(args: argparse.Namespace) -> int:
 
 
 def _run_embedded(args: argparse.Namespace) -> int:
-    """No target given: start the reference mock on a free loopback port, run everything, stop it."""
+    """No target given: start the reference mock on a free loopback port, run the suite against it, stop it."""
     from conformance.mock import create_app
     from conformance.mock.serve import BackgroundServer
 
@@ -443,10 +467,17 @@ def _run_embedded(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """The ``graph-conformance`` command: parse ``argv``, run the subcommand, return its exit code (0, 1 or 2)."""
+    """The ``graph-conformance`` command: parse ``argv``, run the subcommand, return its exit code (0, 1 or 2).
+
+    What follows the first ``--`` is not parsed here: ``run`` passes it on to pytest."""
     parser = _parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    cut = argv.index("--") if "--" in argv else len(argv)
+    args = parser.parse_args(argv[:cut])
+    args.pytest_args = argv[cut + 1 :]
     try:
+        if cut < len(argv) and args.command != "run":
+            raise UsageError(f"{args.command or 'graph-conformance'}: only run takes arguments after -- (for pytest)")
         if args.command == "derive":
             return _derive(args)
         if args.command == "run":

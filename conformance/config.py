@@ -1,7 +1,10 @@
 """The run's settings: every option in one table, resolved once into a frozen :class:`Settings`.
 
-Precedence: command line > ini (``[tool.pytest.ini_options]`` / ``pytest.ini``) > environment >
-default. Nothing else reads options: the plugin stores the result in ``config.stash``.
+Precedence: command line > environment > ini (``[tool.pytest.ini_options]`` / ``pytest.ini``) >
+default, so a CI job's variables override a committed ini file. Each option has two spellings on the
+command line: the plugin's ``--graph-*`` flag and ``graph-conformance run``'s flag (by default the same
+without ``graph-``); messages use the one the user typed (see :attr:`Settings.via`). Nothing else reads
+options: the plugin stores the result in ``config.stash``.
 This module imports nothing heavy, so loading the plugin stays cheap.
 """
 
@@ -38,11 +41,12 @@ _TOKEN_FILE_LIMIT = 64 * 1024  # a bearer token is a few KiB at most
 # full stops that IDNA (RFC 3490 section 3.1) treats as label separators, as httpx does
 _UNICODE_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
 PLACEHOLDER_TOKEN = "graph-conformance-placeholder-token"
+VIA_PYTEST, VIA_RUN = "pytest", "graph-conformance"  # whose flags a run was given: the plugin's or run's
 
 
 @dataclass(frozen=True)
 class Option:
-    """One setting: its command-line flag, ini key, environment variable and default."""
+    """One setting: its plugin flag, ``run``'s flag, ini key, environment variable and default."""
 
     name: str
     flag: str
@@ -52,7 +56,15 @@ class Option:
     default: Any = None
     kind: str = "string"  # string | flag | list | path | float | int
     choices: tuple[str, ...] | None = None
-    run: str | None = None  # the flag of ``graph-conformance run`` that sets it, when it has one
+    run: str = ""  # the flag of ``graph-conformance run``; by default the plugin flag without ``graph-``
+
+    def __post_init__(self) -> None:
+        if not self.run:  # one table: run's flag follows the plugin's (--graph-user -> --user)
+            object.__setattr__(self, "run", self.flag.replace("--graph-", "--", 1))
+
+    def spelled(self, via: str) -> str:
+        """The flag as the command line ``via`` (:data:`VIA_RUN` or :data:`VIA_PYTEST`) spells it."""
+        return self.run if via == VIA_RUN else self.flag
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -62,7 +74,6 @@ OPTIONS: tuple[Option, ...] = (
         "service root of the target, e.g. https://graph.microsoft.com or http://127.0.0.1:8000",
         ini=True,
         env="GRAPH_BASE_URL",
-        run="--base-url",
     ),
     Option(
         "api_version",
@@ -72,7 +83,6 @@ OPTIONS: tuple[Option, ...] = (
         env="GRAPH_API_VERSION",
         default="all",
         choices=(*ALL_VERSIONS, "all"),
-        run="--api-version",
     ),
     Option(
         "user",
@@ -80,7 +90,6 @@ OPTIONS: tuple[Option, ...] = (
         f"user id or UPN the scenarios act on (default against a loopback mock: {DEFAULT_USER})",
         ini=True,
         env="GRAPH_USER",
-        run="--user",
     ),
     Option(
         "user_without_method",
@@ -89,7 +98,6 @@ OPTIONS: tuple[Option, ...] = (
         f"(default against a loopback mock: {DEFAULT_USER_WITHOUT_METHOD})",
         ini=True,
         env="GRAPH_USER_WITHOUT_METHOD",
-        run="--user-without-method",
     ),
     Option(
         "user_upn",
@@ -98,7 +106,6 @@ OPTIONS: tuple[Option, ...] = (
         f"(default against a loopback mock: {DEFAULT_USER_UPN})",
         ini=True,
         env="GRAPH_USER_UPN",
-        run="--user-upn",
     ),
     Option(
         "scenarios",
@@ -106,7 +113,6 @@ OPTIONS: tuple[Option, ...] = (
         "scenario file or folder (repeatable; default: the packaged catalogue)",
         ini=True,
         kind="list",
-        run="--scenarios",
     ),
     Option(
         "auth",
@@ -119,16 +125,14 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "token",
         "--graph-token",
-        "a bearer token to send as is (prefer --graph-token-file or GRAPH_ACCESS_TOKEN)",
+        "a bearer token to send as is (prefer a token file or GRAPH_ACCESS_TOKEN: a flag shows in the process list)",
         env="GRAPH_ACCESS_TOKEN",
-        run="--token",
     ),
     Option(
         "token_file",
         "--graph-token-file",
         "read the bearer token from this file ('-': standard input)",
         env="GRAPH_ACCESS_TOKEN_FILE",
-        run="--token-file",
     ),
     Option("tenant", "--graph-tenant", "tenant id or domain for msal", env="GRAPH_TENANT_ID"),
     Option("client_id", "--graph-client-id", "application (client) id for msal", env="GRAPH_CLIENT_ID"),
@@ -177,14 +181,12 @@ OPTIONS: tuple[Option, ...] = (
         "--graph-read-only",
         "run no scenario that writes, whatever the target (an audit that changes nothing)",
         kind="flag",
-        run="--read-only",
     ),
     Option(
         "allow_writes",
         "--graph-allow-writes",
-        "let scenarios that write run against a target that is not on loopback (only for --graph-allowed-users)",
+        "let scenarios that write run against a target that is not on loopback (only for the allowed users)",
         kind="flag",
-        run="--allow-writes",
     ),
     Option(
         "allowed_users",
@@ -192,7 +194,6 @@ OPTIONS: tuple[Option, ...] = (
         "comma-separated users that writing scenarios may act on in a live tenant ('me': the token's owner)",
         env="GRAPH_ALLOWED_USERS",
         kind="list",
-        run="--allowed-users",
     ),
     Option(
         "allow_policy_writes",
@@ -200,7 +201,6 @@ OPTIONS: tuple[Option, ...] = (
         "with writes allowed: let scenarios change the tenant-wide QR code + PIN policy "
         "(read first, restored to exactly that afterwards)",
         kind="flag",
-        run="--allow-policy-writes",
     ),
     Option(
         "allow_replace",
@@ -208,7 +208,6 @@ OPTIONS: tuple[Option, ...] = (
         "with writes allowed: let scenarios delete a QR code + PIN method a user already has "
         "(it cannot be restored: its PIN and codes are gone)",
         kind="flag",
-        run="--allow-replace",
     ),
     Option(
         "cassette_dir",
@@ -217,7 +216,6 @@ OPTIONS: tuple[Option, ...] = (
         ini=True,
         default="cassettes",
         kind="path",
-        run="--cassette-dir",
     ),
     Option(
         "timeout",
@@ -225,7 +223,6 @@ OPTIONS: tuple[Option, ...] = (
         "seconds any one HTTP exchange (its whole answer included) or token request may take (default: 10)",
         default="10",
         kind="float",
-        run="--timeout",
     ),
     Option(
         "max_response_bytes",
@@ -233,7 +230,6 @@ OPTIONS: tuple[Option, ...] = (
         f"largest answer read, on the wire and decompressed (default: {DEFAULT_MAX_RESPONSE_BYTES})",
         default=str(DEFAULT_MAX_RESPONSE_BYTES),
         kind="int",
-        run="--max-response-bytes",
     ),
     Option(
         "retry_budget",
@@ -241,7 +237,6 @@ OPTIONS: tuple[Option, ...] = (
         "seconds a case may spend waiting on Retry-After (default: 30)",
         default="30",
         kind="float",
-        run="--retry-budget",
     ),
     Option(
         "report",
@@ -255,50 +250,42 @@ OPTIONS: tuple[Option, ...] = (
         "--graph-pinned",
         "file of documented alternatives to forbid (default: the packaged pinned.yaml)",
         kind="path",
-        run="--pinned",
     ),
     Option(
         "rules",
         "--graph-rule",
         "run only the cases of this rule of rules.yaml (repeatable; as the marker: -m RULE)",
         kind="list",
-        run="--rule",
     ),
     Option(
         "expect_deviations",
         "--graph-expect-deviations",
         "YAML file of the target's known deviations: reported as expected, not failed",
         kind="path",
-        run="--expect-deviations",
     ),
     Option(
         "write_deviations",
         "--graph-write-deviations",
         "write this run's violations to this file, in the --expect-deviations format (reasons to fill in)",
         kind="path",
-        run="--write-deviations",
     ),
     Option(
         "strict_drift",
         "--graph-strict-drift",
         "fail a case on a property the docs do not mention (default: a drift warning)",
         kind="flag",
-        run="--strict-drift",
-
     ),
     Option(
         "report_html",
         "--graph-report-html",
         "write a self-contained HTML report to this file (cases, requests and answers scrubbed, doc links)",
         kind="path",
-        run="--report-html",
     ),
     Option(
         "report_markdown",
         "--graph-report-markdown",
         "append a Markdown summary to this file, e.g. $GITHUB_STEP_SUMMARY (counts, failures, drift)",
         kind="path",
-        run="--report-markdown",
     ),
     Option(
         "app",
@@ -306,7 +293,6 @@ OPTIONS: tuple[Option, ...] = (
         "run against this ASGI app in-process, no server and no network: module:attribute, or "
         "module:factory() to call a factory (instead of a base URL)",
         ini=True,
-        run="--app",
     ),
 )
 
@@ -314,12 +300,6 @@ OPTIONS: tuple[Option, ...] = (
 def option(name: str) -> Option:
     """The option called ``name`` (its field name in :class:`Settings`)."""
     return next(o for o in OPTIONS if o.name == name)
-
-
-def flags(name: str) -> str:
-    """How a person names a setting: ``run``'s flag and the plugin's, e.g. ``--allow-writes/--graph-allow-writes``."""
-    opt = option(name)
-    return f"{opt.run}/{opt.flag}" if opt.run else opt.flag
 
 
 def target_host(base_url: str) -> str:
@@ -354,7 +334,7 @@ def is_loopback_host(host: str) -> bool:
 
 @dataclass(frozen=True)
 class Settings:
-    """A run's resolved settings (CLI > ini > environment > defaults), frozen; secrets redacted in reprs."""
+    """A run's resolved settings (CLI > environment > ini > defaults), frozen; secrets redacted in reprs."""
     base_url: str | None
     versions: tuple[str, ...]
     user: str
@@ -383,6 +363,7 @@ class Settings:
     report: Path | None
     pinned: Path | None
     record_mode: str | None  # pytest-recording's --record-mode, when given
+    via: str  # whose flags the run was given (VIA_RUN or VIA_PYTEST): messages name those
     rules: tuple[str, ...] = ()
     expect_deviations: Path | None = None
     write_deviations: Path | None = None
@@ -390,6 +371,10 @@ class Settings:
     report_html: Path | None = None
     report_markdown: Path | None = None
     app: str | None = None  # module:attr of an in-process ASGI app; base_url is then APP_ORIGIN
+
+    def flag(self, name: str) -> str:
+        """The flag that sets ``name`` on the command line this run was given."""
+        return option(name).spelled(self.via)
 
     @property
     def host(self) -> str:
@@ -435,27 +420,28 @@ class Settings:
     def write_refusal(self, *, user: bool = True, me: bool = False, policy: bool = False) -> str | None:
         """Why a scenario that writes (to the user, to /me, to the policy) must not run, or None."""
         if self.read_only:
-            return f"the scenario writes, and this is a read-only run ({flags('read_only')})"
+            return f"the scenario writes, and this is a read-only run ({self.flag('read_only')})"
         if not self.guarded:
             return None
         if not self.allow_writes:
-            return f"writes to {self.host} (not loopback) need {flags('allow_writes')}"
+            return f"writes to {self.host} (not loopback) need {self.flag('allow_writes')}"
         if user and self.user not in self.allowed_users:
-            return f"user {self.user!r} is not in {flags('allowed_users')}; writes run only for allow-listed test users"
+            allowed = self.flag("allowed_users")
+            return f"user {self.user!r} is not in {allowed}; writes run only for allow-listed test users"
         if me and "me" not in self.allowed_users:
-            return f"it writes through /me (the token's owner); add 'me' to {flags('allowed_users')} to allow that"
+            return f"it writes through /me (the token's owner); add 'me' to {self.flag('allowed_users')} to allow that"
         if policy and not self.allow_policy_writes:
-            return f"it changes the tenant-wide policy; that needs {flags('allow_policy_writes')}"
+            return f"it changes the tenant-wide policy; that needs {self.flag('allow_policy_writes')}"
         return None
 
     def may_write(self) -> str:
         """What this run may write, for the banner."""
         if self.read_only:
-            return "nothing (--read-only)"
+            return f"nothing ({self.flag('read_only')})"
         if not self.guarded:
             return "anything (in-process app)" if self.in_process else "anything (loopback mock)"
         if not self.allow_writes:
-            return "nothing (no --allow-writes): read-only checks only"
+            return f"nothing (no {self.flag('allow_writes')}): read-only checks only"
         users = [u for u in self.allowed_users if u != "me"]
         parts = []
         if self.user in users:
@@ -464,7 +450,7 @@ class Settings:
             parts.append("the method of the token's owner (/me)")
         if self.allow_policy_writes:
             parts.append("the tenant policy (restored afterwards)")
-        return ", ".join(parts) if parts else "nothing (the user is not in --allowed-users)"
+        return ", ".join(parts) if parts else f"nothing (the user is not in {self.flag('allowed_users')})"
 
     def public(self) -> dict[str, Any]:
         """The settings a report may show (no secrets)."""
@@ -488,7 +474,7 @@ class Settings:
         }
 
 
-def _check_base_url(value: str, given_as: str = "--graph-base-url") -> str:
+def _check_base_url(value: str, given_as: str) -> str:
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018  # reading it validates it
@@ -514,26 +500,26 @@ def _check_base_url(value: str, given_as: str = "--graph-base-url") -> str:
     return value.rstrip("/")
 
 
-def read_token_file(value: str) -> str:
-    """The one token in a file, or on standard input for ``-``."""
+def read_token_file(value: str, given_as: str) -> str:
+    """The one token in a file, or on standard input for ``-``; messages name it as ``given_as``."""
     if value == "-":
         stream = sys.__stdin__
         text = stream.read(_TOKEN_FILE_LIMIT + 1) if stream is not None else ""
         if len(text) > _TOKEN_FILE_LIMIT:
-            raise UsageError("--graph-token-file -: standard input holds more than 64 KiB; give one token")
+            raise UsageError(f"{given_as} -: standard input holds more than 64 KiB; give one token")
         where = "standard input"
     else:
         path = Path(value)
         try:
             if not path.is_file() or path.stat().st_size > _TOKEN_FILE_LIMIT:
-                raise UsageError(f"--graph-token-file {value}: give a regular file of at most 64 KiB")
+                raise UsageError(f"{given_as} {value}: give a regular file of at most 64 KiB")
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"--graph-token-file {value}: cannot read it ({exc.__class__.__name__})") from None
+            raise UsageError(f"{given_as} {value}: cannot read it ({exc.__class__.__name__})") from None
         where = value
     token = text.strip()
     if not token or len(token.split()) != 1:
-        raise UsageError(f"--graph-token-file: {where} must hold exactly one token")
+        raise UsageError(f"{given_as}: {where} must hold exactly one token")
     return token
 
 
@@ -561,21 +547,38 @@ def _writable_folder(flag: str, path: Path) -> None:
     _writable_ancestor(flag, path, path, "record cassettes")
 
 
+def _readable_file(flag: str, value: str) -> Path:
+    """A file msal reads when the first case runs must be readable before the run starts."""
+    path = Path(value)
+    if not path.is_file() or not os.access(path, os.R_OK):
+        raise UsageError(f"{flag} {value}: no readable file there")
+    return path
+
+
 def resolve(
-    cli: dict[str, Any], ini: dict[str, Any], environ: dict[str, str] | None = None, record_mode: str | None = None
+    cli: dict[str, Any],
+    ini: dict[str, Any],
+    environ: dict[str, str] | None = None,
+    record_mode: str | None = None,
+    via: str = VIA_PYTEST,
 ) -> Settings:
-    """CLI > ini > environment > default, validated, into one frozen Settings."""
+    """CLI > environment > ini > default, validated, into one frozen Settings.
+
+    ``cli`` holds the values given as flags of the command line ``via`` (:data:`VIA_PYTEST`: the plugin's
+    ``--graph-*`` flags; :data:`VIA_RUN`: ``graph-conformance``'s): every message names a value as it was
+    given (that flag, the environment variable or the ini key), and a missing one by that command's flag."""
     environ = dict(os.environ) if environ is None else environ
     raw: dict[str, Any] = {}
-    given_as: dict[str, str] = {}  # how each value was given (flag, ini key or variable), for the messages
+    given_as: dict[str, str] = {}  # how each value was given (flag, variable or ini key), for the messages
+    spelled = {opt.name: opt.spelled(via) for opt in OPTIONS}  # how this command line names each setting
     for opt in OPTIONS:
-        value, given_as[opt.name] = cli.get(opt.name), opt.flag
-        if value in (None, [], False) and opt.ini:
-            value, given_as[opt.name] = ini.get(opt.name) or None, f"ini graph_{opt.name}"
+        value, given_as[opt.name] = cli.get(opt.name), spelled[opt.name]
         if value in (None, [], False) and opt.env:
             value, given_as[opt.name] = environ.get(opt.env) or None, opt.env
+        if value in (None, [], False) and opt.ini:
+            value, given_as[opt.name] = ini.get(opt.name) or None, f"ini graph_{opt.name}"
         if value in (None, [], False):
-            value, given_as[opt.name] = opt.default, opt.flag
+            value, given_as[opt.name] = opt.default, spelled[opt.name]
         if opt.choices and value is not None and value not in opt.choices:
             raise UsageError(f"{given_as[opt.name]} {value!r}: choose one of {', '.join(opt.choices)}")
         raw[opt.name] = value
@@ -587,17 +590,19 @@ def resolve(
         base_url = APP_ORIGIN
     if raw["token_file"]:
         if cli.get("token"):
-            raise UsageError("give --graph-token or --graph-token-file, not both")
-        raw["token"] = read_token_file(str(raw["token_file"]))
+            raise UsageError(f"give {spelled['token']} or {given_as['token_file']}, not both")
+        raw["token"] = read_token_file(str(raw["token_file"]), given_as["token_file"])
     auth = raw["auth"] or ("token" if raw["token"] else "none")
     if auth == "token" and not raw["token"]:
-        raise UsageError(f"{given_as['auth']} token needs --graph-token, --graph-token-file or GRAPH_ACCESS_TOKEN")
+        raise UsageError(
+            f"{given_as['auth']} token needs {spelled['token']}, {spelled['token_file']} or GRAPH_ACCESS_TOKEN"
+        )
     needed = {
         "client-secret": ("tenant", "client_id", "client_secret"),
         "client-certificate": ("tenant", "client_id", "certificate", "certificate_thumbprint"),
         "device-code": ("tenant", "client_id"),
     }.get(auth, ())
-    missing = [option(n).flag for n in needed if not raw[n]]
+    missing = [spelled[n] for n in needed if not raw[n]]
     if missing:
         raise UsageError(f"{given_as['auth']} {auth} needs {', '.join(missing)}")
     numbers: dict[str, float] = {}
@@ -632,11 +637,11 @@ def resolve(
         tenant=raw["tenant"],
         client_id=raw["client_id"],
         client_secret=raw["client_secret"],
-        certificate=Path(raw["certificate"]) if raw["certificate"] else None,
+        certificate=_readable_file(given_as["certificate"], raw["certificate"]) if raw["certificate"] else None,
         certificate_thumbprint=raw["certificate_thumbprint"],
         authority_host=str(raw["authority_host"]).rstrip("/"),
         scope=raw["scope"],
-        ca_bundle=Path(raw["ca_bundle"]) if raw["ca_bundle"] else None,
+        ca_bundle=_readable_file(given_as["ca_bundle"], raw["ca_bundle"]) if raw["ca_bundle"] else None,
         read_only=bool(raw["read_only"]),
         allow_writes=bool(raw["allow_writes"]),
         allowed_users=allowed_users,
@@ -649,6 +654,7 @@ def resolve(
         report=Path(raw["report"]) if raw["report"] else None,
         pinned=Path(raw["pinned"]) if raw["pinned"] else None,
         record_mode=record_mode,
+        via=via,
         rules=tuple(raw["rules"] or ()),
         expect_deviations=Path(raw["expect_deviations"]) if raw["expect_deviations"] else None,
         write_deviations=Path(raw["write_deviations"]) if raw["write_deviations"] else None,
@@ -660,7 +666,7 @@ def resolve(
     local = settings.is_loopback or settings.in_process  # a mock: its default users apply
     if base_url and not local and not raw["user"]:
         raise UsageError(
-            f"--graph-user is required against {settings.host} (not loopback): the user the scenarios act on"
+            f"{spelled['user']} is required against {settings.host} (not loopback): the user the scenarios act on"
         )
     if local and not settings.user_without_method:
         settings = replace(settings, user_without_method=DEFAULT_USER_WITHOUT_METHOD)
@@ -668,7 +674,7 @@ def resolve(
         settings = replace(settings, user_upn=DEFAULT_USER_UPN)
     for name in ("report", "report_html", "report_markdown", "write_deviations"):
         if getattr(settings, name) is not None:
-            check_writable_file(flags(name), getattr(settings, name))
+            check_writable_file(given_as[name], getattr(settings, name))
     if record_mode not in (None, "none"):
-        _writable_folder(flags("cassette_dir"), settings.cassette_dir)
+        _writable_folder(given_as["cassette_dir"], settings.cassette_dir)
     return settings

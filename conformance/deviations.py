@@ -80,18 +80,17 @@ def _problem(display: str, line: int, path: str, message: str) -> str:
     return f"{display}:{line}: {path}: {message}"
 
 
-def load(path: Path, cases: Mapping[str, Iterable[str]], rules: Iterable[str]) -> list[Deviation]:
+def load(path: Path, cases: Mapping[str, Iterable[str]], rules: Iterable[str], flag: str) -> list[Deviation]:
     """The entries of the deviations file at ``path``, each checked against ``cases`` (every case id the
-    scenarios make -> the rules its scenario carries) and the known ``rules``.
+    scenarios make -> the rules its scenario carries) and the known ``rules``; ``flag`` is how the file was given.
 
     Raises :class:`UsageError` listing every problem as ``file:line: $.json.path: what is wrong; the fix``."""
     import yaml
 
     from conformance import safeyaml
-    from conformance.config import flags
     from conformance.scenarios.loader import did_you_mean
 
-    display, flag = safeyaml.display_path(path), flags("expect_deviations")
+    display = safeyaml.display_path(path)
     try:
         node = safeyaml.compose(safeyaml.read(path, display), display)
     except InputError as exc:

@@ -151,7 +151,7 @@ class CaseGuard:
                 elif status == 200 and not self.settings.allow_replace:
                     return (
                         f"{who} already has a QR code + PIN method; the suite never deletes one unless "
-                        "--allow-replace is given (its PIN and codes could not be restored)"
+                        f"{self.settings.flag('allow_replace')} is given (its PIN and codes could not be restored)"
                     )
                 elif status != 200:
                     return f"could not tell whether {who} has a method (GET answered {status}); nothing was written"

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pytest
 
 from conformance import __version__, scrub
-from conformance.config import OPTIONS, Settings, flags, resolve
+from conformance.config import OPTIONS, VIA_PYTEST, VIA_RUN, Settings, resolve
 from conformance.errors import ConformanceError, UsageError
 
 if TYPE_CHECKING:
@@ -57,11 +57,23 @@ PROBLEM_KEY = pytest.StashKey[str]()  # a usage error found while collecting: th
 EMBEDDED_KEY = pytest.StashKey[str]()  # the URL of the embedded reference mock, when no target was given
 DEVIATIONS_KEY: pytest.StashKey[list[Deviation]] = pytest.StashKey()  # --expect-deviations, read at collection
 MATCHED_KEY: pytest.StashKey[dict[int, Deviation]] = pytest.StashKey()  # a case's violations listed as expected
+VIA_KEY = pytest.StashKey[str]()  # whose flags the user typed: run's (set by StartedByRun) or, by default, pytest's
 APP_KEY = pytest.StashKey[Any]()  # the in-process app's host (transport.app.AppHost), with --graph-app
 
 
 def _dest(flag: str) -> str:
     return flag.lstrip("-").replace("-", "_")
+
+
+class StartedByRun:
+    """Registered by ``graph-conformance run`` for the pytest session it starts (``pytest.main(plugins=...)``).
+
+    run hands its settings on as the plugin's ``--graph-*`` flags; with this, messages name the flags the user
+    typed (``--user``, not ``--graph-user``). A plugin object rather than a hidden option or an environment
+    variable: nobody can set it by accident, it shows in no ``--help``, and it leaks into no child process."""
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.stash[VIA_KEY] = VIA_RUN
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -99,14 +111,15 @@ def _graph_settings(config: pytest.Config) -> Settings:
     cli = {o.name: config.getoption(_dest(o.flag)) for o in OPTIONS}
     ini = {o.name: config.getini(f"graph_{o.name}") for o in OPTIONS if o.ini}
     record_mode = config.getoption("record_mode", default=None)
-    settings = resolve(cli, ini, record_mode=record_mode)
+    via = config.stash.get(VIA_KEY, VIA_PYTEST)
+    settings = resolve(cli, ini, record_mode=record_mode, via=via)
     if settings.replaying and config.getoption("disable_recording", False):
         raise UsageError("--record-mode none replays cassettes; it cannot go with --disable-recording")
     if settings.base_url is None:
         url = _start_embedded_mock(config)
         # the token is passed on as read: a token file (standard input too) is read once
         embedded = {**cli, "base_url": url, "token": settings.token, "token_file": None}
-        settings = resolve(embedded, ini, record_mode=record_mode)
+        settings = resolve(embedded, ini, record_mode=record_mode, via=via)
     if settings.in_process:
         _start_app(config, settings)
     config.stash[SETTINGS_KEY] = settings
@@ -133,7 +146,7 @@ def _start_app(config: pytest.Config, settings: Settings) -> None:
     from conformance.transport.app import AppHost
 
     app = settings.app or ""
-    host = AppHost(load_app(app, flags("app")), app, flags("app"), settings.timeout)
+    host = AppHost(load_app(app, settings.flag("app")), app, settings.flag("app"), settings.timeout)
     config.add_cleanup(host.close)
     config.stash[APP_KEY] = host
 
@@ -188,10 +201,11 @@ def _load_policy(config: pytest.Config, settings: Settings, scenarios: list[Scen
     rules = load_rules()
     for line in selection.marker_lines(rules):
         config.addinivalue_line("markers", line)
-    selection.check_rules(settings.rules, rules, flags("rules"))
+    selection.check_rules(settings.rules, rules, settings.flag("rules"))
     if settings.expect_deviations is not None:
         every = {f"{s.id}[{v}]": selection.case_rules(s.tags, rules) for s in scenarios for v in s.versions}
-        config.stash[DEVIATIONS_KEY] = deviations.load(settings.expect_deviations, every, rules)
+        flag = settings.flag("expect_deviations")
+        config.stash[DEVIATIONS_KEY] = deviations.load(settings.expect_deviations, every, rules, flag)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -336,10 +350,10 @@ def _missing_requirement(settings: Settings, scenario: Scenario) -> str | None:
     needs = {name for step in steps for name in step_variables(step)}
     for name, what in RUN_VARIABLES.items():
         if name in needs and not getattr(settings, name):
-            return f"it needs {what}: give {flags(name)}"
+            return f"it needs {what}: give {settings.flag(name)}"
     app_only = settings.auth in ("client-secret", "client-certificate")
     if app_only and any(step.request.path.lower().startswith("/me/") for step in steps):
-        return f"/me needs a delegated token, and --graph-auth {settings.auth} gets an app-only one"
+        return f"/me needs a delegated token, and {settings.flag('auth')} {settings.auth} gets an app-only one"
     return None
 
 

@@ -21,7 +21,7 @@ from conformance import doc_links
 from conformance.errors import InputError
 
 FAILING = ("failed", "error", "interrupted", "not-run")  # the outcomes that fail a run
-ORDER = {"failed": 0, "error": 1, "interrupted": 2, "not-run": 3, "skipped": 4, "passed": 5}
+ORDER = {"failed": 0, "error": 1, "interrupted": 2, "not-run": 3, "expected-deviation": 4, "skipped": 5, "passed": 6}
 DRIFT = "undocumented"  # the kind of note that is drift
 MAX_REPORT_BYTES = 256 * 1024 * 1024  # a JSON report read back for rendering
 MARKDOWN_ROWS = 100  # failures listed in the Markdown summary (GitHub caps a step summary at 1 MiB)
@@ -40,6 +40,8 @@ def ordered(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def counts_text(summary: dict[str, Any]) -> str:
     """The counts in one line, as the terminal summary gives them."""
     parts = [f"{summary.get('passed', 0)} passed", f"{summary.get('failed', 0)} failed"]
+    if summary.get("expected_deviations"):
+        parts.append(f"{summary['expected_deviations']} expected deviations")
     parts += [f"{summary.get('errors', 0)} errors", f"{summary.get('skipped', 0)} skipped"]
     parts += [f"{summary[k]} {k.replace('_', ' ')}" for k in ("not_run", "interrupted") if summary.get(k)]
     parts.append(f"{summary.get('drift', 0)} drift warnings")
@@ -54,7 +56,7 @@ def verdict(contents: dict[str, Any]) -> str:
         return "not conformant"
     if summary.get("not_run"):
         return "incomplete"
-    return "conformant" if summary.get("passed") else "nothing checked"
+    return "conformant" if summary.get("passed") or summary.get("expected_deviations") else "nothing checked"
 
 
 def brief(violation: dict[str, Any]) -> str:
@@ -162,6 +164,9 @@ def _finding_html(finding: dict[str, Any]) -> str:
     kind = f'<span class="kind">{_e(finding.get("kind"))}</span>'
     if "expected" in finding:
         doc = f" — {doc_html(finding['doc'])}" if finding.get("doc") else ""
+        listed = finding.get("deviation")
+        if isinstance(listed, dict):  # listed in --expect-deviations: reported, not failed
+            doc += f" — expected deviation ({_e(listed.get('listed_at'))}: {_e(listed.get('reason'))})"
         return f'<div class="violation">{kind}{_e(brief(finding))}{doc}</div>'
     return f'<div class="warning">{kind}{_e(finding.get("where"))}: {_e(finding.get("message"))}</div>'
 
@@ -263,7 +268,8 @@ def render_html(contents: dict[str, Any]) -> str:
         *(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in run.items() if v),
         "</dl>",
     ]
-    labels = {"passed": "passed", "failed": "failed", "errors": "errors", "skipped": "skipped", "not_run": "not run"}
+    labels = {"passed": "passed", "failed": "failed", "expected_deviations": "expected deviations", "errors": "errors"}
+    labels |= {"skipped": "skipped", "not_run": "not run"}
     labels |= {"interrupted": "interrupted", "drift": "drift warnings", "checked_at_recording": "checked at recording"}
     parts.append('<table class="counts"><tr>' + "".join(f"<th>{_e(v)}</th>" for v in labels.values()) + "</tr><tr>")
     parts.append("".join(f"<td>{_e(summary.get(k, 0))}</td>" for k in labels) + "</tr></table>")

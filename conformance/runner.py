@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import email.utils
+import functools
 import json
 import time
 import uuid
@@ -58,8 +59,15 @@ class Exchange:
     request_body: Any
     status: int | None = None
     response_headers: dict[str, str] = field(default_factory=dict)
-    response_text: str = ""
     attempts: int = 1
+    # as received (secrets in it), when its body was read; never shown as is
+    answer: Response | None = field(default=None, repr=False, compare=False)
+
+    @functools.cached_property
+    def response_text(self) -> str:
+        """The answer's text, secrets scrubbed (from the body already parsed: a JSON answer is parsed once);
+        worked out only when a report or message shows it."""
+        return _scrubbed_text(self.answer) if self.answer is not None else ""
 
     @property
     def request_id(self) -> str | None:
@@ -237,7 +245,7 @@ class Runner:
             exchange, answer, gave_up = self._send(step, method, path, headers, body, budget, result, cleanup)
             result.exchanges.append(exchange)
             response, unread = _response(step.name, answer, self.max_response_bytes)
-            exchange.response_text = _scrubbed_text(response) if unread is None else ""
+            exchange.answer = response if unread is None else None
             if response.status not in NOT_ROUTED or method == step.request.methods[-1]:
                 break
             tried.append(f"{method} {response.status}")

@@ -83,7 +83,8 @@ def test_a_wrong_secret_is_a_clear_error(authority: tuple[Server, Path, list[dic
 
 
 def test_an_unreachable_authority_fails_fast_and_clearly(tmp_path: Path, make_auth: Any) -> None:
-    auth = make_auth(settings("https://127.0.0.1:9", tmp_path / "none.pem"))
+    _, certificate = self_signed(tmp_path)  # a CA bundle that exists: a missing one is a usage error
+    auth = make_auth(settings("https://127.0.0.1:9", certificate))
     with pytest.raises(AuthError) as caught:
         auth.token()
     assert str(caught.value).startswith("msal could not reach the authority https://127.0.0.1:9/contoso: ")

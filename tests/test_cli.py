@@ -152,11 +152,11 @@ def test_unrepairable_json_exits_2_with_page_line_column(tmp_path: Path) -> None
         ),
         (
             ["run", "--base-url", "ftp://x"],
-            "graph-conformance: error: --graph-base-url 'ftp://x': give the service root as http(s)://host[:port][/path], e.g. https://graph.microsoft.com",
+            "graph-conformance: error: --base-url 'ftp://x': give the service root as http(s)://host[:port][/path], e.g. https://graph.microsoft.com",
         ),
         (
             ["run", "--base-url", "http://[::1"],
-            "graph-conformance: error: --graph-base-url 'http://[::1': give the service root as http(s)://host[:port][/path], e.g. https://graph.microsoft.com",
+            "graph-conformance: error: --base-url 'http://[::1': give the service root as http(s)://host[:port][/path], e.g. https://graph.microsoft.com",
         ),
         (["mock", "--port", "70000"], "graph-conformance: error: --port 70000: give a port from 0 to 65535"),
     ],

@@ -571,7 +571,7 @@ def test_a_case_that_uses_user_upn_is_skipped_without_it() -> None:
 
     by_upn = scenario("steps:\n  - request: {method: GET, path: \"/users/{user_upn}/authentication/qrCodePinMethod\"}\n")
     live = resolve({"base_url": "https://graph.microsoft.com", "user": "u", "auth": "token", "token": "t"}, {}, {})
-    assert _missing_requirement(live, by_upn) == "it needs the userPrincipalName of the user it acts on: give --user-upn/--graph-user-upn"
+    assert _missing_requirement(live, by_upn) == "it needs the userPrincipalName of the user it acts on: give --graph-user-upn"
     assert _missing_requirement(resolve({"base_url": "http://127.0.0.1:8000"}, {}, {}), by_upn) is None
 
 

@@ -406,7 +406,7 @@ def test_a_report_file_that_cannot_be_written_is_a_usage_error_before_the_run(tm
     for flag in ("--report-html", "--report-markdown"):
         result = graph_conformance("run", "--base-url", "http://127.0.0.1:9", flag, tmp_path)
         assert result.returncode == 2
-        assert f"{flag}/--graph-{flag[2:]} {tmp_path}: is a folder; give a file path" in result.stderr
+        assert f"error: {flag} {tmp_path}: is a folder; give a file path" in result.stderr
 
 
 # --- renderings of hostile documents, and the doc links ------------------------------------------------------

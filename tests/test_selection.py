@@ -152,7 +152,7 @@ def test_listed_deviations_are_expected_and_the_run_passes(
     result = graph_conformance(
         "run", "--base-url", trivial_pins, "--rule", TRIVIAL, "--expect-deviations", listed,
         "--report-json", "report.json", "--junitxml", "junit.xml", "--write-deviations", "refreshed.yaml",
-        cwd=tmp_path,
+        "--report-html", "report.html", "--report-markdown", "summary.md", cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     # written again from this run, each entry keeps the reason that listed it: the file can be refreshed
@@ -170,6 +170,10 @@ def test_listed_deviations_are_expected_and_the_run_passes(
     assert report["unseen_deviations"] == []
     junit = (tmp_path / "junit.xml").read_text()
     assert junit.count('type="pytest.xfail"') == len(failing) and "expected deviation: status: expected 400" in junit
+    page, summary = (tmp_path / "report.html").read_text(), (tmp_path / "summary.md").read_text()
+    assert '<span class="verdict v-conformant">conformant</span>' in page
+    assert page.count("expected deviation (known.yaml:") == sum(len(c["violations"]) for c in expected)
+    assert summary.startswith("## graph-conformance: conformant") and f"{len(failing)} expected deviations" in summary
 
 
 def test_an_unlisted_violation_still_fails_and_says_which_were_expected(

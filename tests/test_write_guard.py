@@ -88,15 +88,15 @@ def live(*flags: str, allowed: str = "tester@contoso.example") -> object:
 @pytest.mark.parametrize(
     ("steps", "flags", "allowed", "reason"),
     [
-        (USER, (), "tester@contoso.example", "need --allow-writes/--graph-allow-writes"),
-        (USER, ("allow_writes",), "other@contoso.example", "is not in --allowed-users/--graph-allowed-users"),
+        (USER, (), "tester@contoso.example", "need --graph-allow-writes"),
+        (USER, ("allow_writes",), "other@contoso.example", "is not in --graph-allowed-users"),
         (USER, ("allow_writes",), "tester@contoso.example", None),
-        (ME, ("allow_writes",), "tester@contoso.example", "add 'me' to --allowed-users"),
+        (ME, ("allow_writes",), "tester@contoso.example", "add 'me' to --graph-allowed-users"),
         (ME, ("allow_writes",), "me", None),
-        (POLICY, ("allow_writes",), "tester@contoso.example", "that needs --allow-policy-writes"),
+        (POLICY, ("allow_writes",), "tester@contoso.example", "that needs --graph-allow-policy-writes"),
         (POLICY, ("allow_writes", "allow_policy_writes"), "tester@contoso.example", None),
         (OTHER, ("allow_writes", "allow_policy_writes"), "someone-else,me", "which is neither the allow-listed user"),
-        (USER, ("allow_writes", "read_only"), "tester@contoso.example", "this is a read-only run (--read-only"),
+        (USER, ("allow_writes", "read_only"), "tester@contoso.example", "this is a read-only run (--graph-read-only)"),
     ],
 )
 def test_what_a_live_run_may_write(steps: str, flags: tuple[str, ...], allowed: str, reason: str | None) -> None:
@@ -116,7 +116,7 @@ def test_bad_report_and_cassette_paths_stop_the_run_before_it_starts(tmp_path: P
     target = ["run", "--base-url", "http://127.0.0.1:9"]  # nothing listens: a run that started would say so
     bad_report = graph_conformance(*target, "--report-json", str(tmp_path / "a-file" / "r.json"), cwd=tmp_path)
     assert bad_report.returncode == 2
-    assert f"--report-json/--conformance-report {tmp_path}/a-file/r.json: cannot write there" in bad_report.stderr
+    assert f"error: --report-json {tmp_path}/a-file/r.json: cannot write there" in bad_report.stderr
     folder_report = graph_conformance(*target, "--report-json", str(tmp_path), cwd=tmp_path)
     assert (folder_report.returncode, "is a folder; give a file path" in folder_report.stderr) == (2, True)
     cassettes = graph_conformance(
@@ -185,7 +185,7 @@ def test_run_reads_the_token_from_standard_input_and_never_shows_it(tmp_path: Pa
 @pytest.mark.parametrize("value", ["nan", "inf", "-1", "1e10"])
 def test_timeouts_must_be_finite_and_sane(value: str, tmp_path: Path) -> None:
     result = graph_conformance("run", "--base-url", "http://127.0.0.1:9", "--timeout", value, cwd=tmp_path)
-    assert result.returncode == 2 and "--graph-timeout" in result.stderr
+    assert result.returncode == 2 and f"error: --timeout {value!r}: give a number from" in result.stderr
 
 
 def test_a_look_alike_of_localhost_is_not_loopback() -> None:
