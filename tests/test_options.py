@@ -56,6 +56,7 @@ def _samples(folder: Path) -> dict[str, Any]:
         "report": str(folder / "report.json"),
         "authority_host": "https://login.example.test",
         "token_file": str(token_file),
+        "app": "tests.inprocess_apps:reference",
     }
     samples: dict[str, Any] = {}
     for option in OPTIONS:
@@ -124,10 +125,12 @@ def _settings_via_both(folder: Path, values: dict[str, Any]) -> tuple[dict[str, 
 
 def test_every_option_is_accepted_by_run_and_the_plugin_and_lands_in_the_same_field(tmp_path: Path) -> None:
     samples = _samples(tmp_path)
-    # a token and a token file are not given together: the file goes in a second run, on a loopback target
+    # a token and a token file are not given together: the file goes in a second run, on a loopback target;
+    # an in-process app is a target instead of a base URL: it goes in a third
     groups = [
-        {name: value for name, value in samples.items() if name != "token_file"},
+        {name: value for name, value in samples.items() if name not in ("token_file", "app")},
         {"token_file": samples["token_file"], "base_url": "http://127.0.0.1:9"},
+        {"app": samples["app"]},
     ]
     assert {name for group in groups for name in group} == {option.name for option in OPTIONS}
     for number, group in enumerate(groups):
