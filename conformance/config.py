@@ -555,6 +555,11 @@ def _readable_file(flag: str, value: str) -> Path:
     return path
 
 
+def _rank(given_as: str) -> int:
+    """How a value was given, as precedence ranks it: 0 a flag, 1 an environment variable, 2 an ini key."""
+    return 0 if given_as.startswith("-") else 2 if given_as.startswith("ini ") else 1
+
+
 def resolve(
     cli: dict[str, Any],
     ini: dict[str, Any],
@@ -582,10 +587,13 @@ def resolve(
         if opt.choices and value is not None and value not in opt.choices:
             raise UsageError(f"{given_as[opt.name]} {value!r}: choose one of {', '.join(opt.choices)}")
         raw[opt.name] = value
+    if raw["app"] and raw["base_url"]:  # one target: the one given the higher way (flag > variable > ini)
+        app_rank, url_rank = _rank(given_as["app"]), _rank(given_as["base_url"])
+        if app_rank == url_rank:
+            raise UsageError(f"{given_as['app']} and {given_as['base_url']} both name a target: give one of them")
+        raw["base_url" if app_rank < url_rank else "app"] = None
     base_url = _check_base_url(raw["base_url"], given_as["base_url"]) if raw["base_url"] else None
     if raw["app"]:
-        if base_url:
-            raise UsageError(f"{given_as['app']} and {given_as['base_url']} both name a target: give one of them")
         load_app(raw["app"], given_as["app"])  # imported now: a bad spec ends the run before anything is sent
         base_url = APP_ORIGIN
     if raw["token_file"]:

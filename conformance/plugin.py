@@ -146,7 +146,8 @@ def _start_app(config: pytest.Config, settings: Settings) -> None:
     from conformance.transport.app import AppHost
 
     app = settings.app or ""
-    host = AppHost(load_app(app, settings.flag("app")), app, settings.flag("app"), settings.timeout)
+    flag = settings.flag("app")
+    host = AppHost(load_app(app, flag), app, flag, settings.timeout, settings.flag("timeout"))
     config.add_cleanup(host.close)
     config.stash[APP_KEY] = host
 

@@ -101,6 +101,13 @@ async def _no_database(app: Starlette) -> AsyncIterator[None]:
 startup_fails = Starlette(lifespan=_no_database)
 
 
+async def startup_hangs(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """Never finishes its lifespan startup."""
+    if scope["type"] == "lifespan":
+        await receive()
+        await anyio.sleep(600)
+
+
 def wsgi(environ: dict[str, Any], start_response: Any) -> list[bytes]:
     """A WSGI app: callable, but not with ASGI's (scope, receive, send)."""
     start_response("200 OK", [("Content-Type", "application/json")])

@@ -20,6 +20,7 @@ from textwrap import dedent
 import pytest
 
 from conformance.config import APP_ORIGIN, resolve
+from conformance.errors import UsageError
 from tests import hostile
 from tests.helpers import REPO, SUITE, graph_conformance
 from tests.inprocess_apps import SHUTDOWN_MARK
@@ -176,6 +177,16 @@ def test_a_bad_spec_is_one_line_naming_the_flag_and_the_fix(spec: str, says: str
     assert "passed" not in result.stdout
 
 
+def test_a_lifespan_startup_that_never_ends_is_bounded_by_the_timeout() -> None:
+    started = time.monotonic()
+    result = graph_conformance("run", "--app", f"{APPS}:startup_hangs", "--timeout", "1")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"ERROR: --app {APPS}:startup_hangs: its lifespan startup did not finish within 1s (--timeout)"
+    ]  # nothing else: the app's loop was stopped with its tasks unwound
+    assert time.monotonic() - started < 15
+
+
 def test_a_bad_spec_through_the_plugin_is_one_line_too(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "pytest", *SUITE, "--graph-app", f"{APPS}:startup_fails"],
@@ -187,8 +198,7 @@ def test_a_bad_spec_through_the_plugin_is_one_line_too(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
-        f"ERROR: --graph-app {APPS}:startup_fails: its lifespan startup failed: "
-        "ConnectionError: database unreachable"
+        f"ERROR: --graph-app {APPS}:startup_fails: its lifespan startup failed: ConnectionError: database unreachable"
     ]
     assert "Traceback" not in result.stdout + result.stderr
 
@@ -199,6 +209,20 @@ def test_an_app_and_a_base_url_are_two_targets() -> None:
         2,
         "graph-conformance: error: --app and --base-url both name a target: give one of them",
     )
+
+
+def test_a_target_given_higher_wins_and_two_given_alike_are_refused() -> None:
+    """CLI > environment > ini, for the target as for every setting: an app named in the ini file gives way
+    to a base URL on the command line or in the environment, and a flag's app to a variable's base URL."""
+    app = f"{APPS}:reference"
+    by_ini = resolve({"base_url": "http://127.0.0.1:9"}, {"app": app}, environ={})
+    assert (by_ini.base_url, by_ini.app) == ("http://127.0.0.1:9", None)
+    by_variable = resolve({}, {"app": app}, environ={"GRAPH_BASE_URL": "http://127.0.0.1:9"})
+    assert (by_variable.base_url, by_variable.in_process) == ("http://127.0.0.1:9", False)
+    by_flag = resolve({"app": app}, {}, environ={"GRAPH_BASE_URL": "https://graph.microsoft.com"})
+    assert (by_flag.base_url, by_flag.in_process, by_flag.guarded) == (APP_ORIGIN, True, False)
+    with pytest.raises(UsageError, match=r"^ini graph_app and ini graph_base_url both name a target"):
+        resolve({}, {"app": app, "base_url": "http://127.0.0.1:9"}, environ={})
 
 
 def test_the_app_is_imported_from_the_current_folder_by_the_console_script(tmp_path: Path) -> None:
@@ -323,6 +347,7 @@ def test_a_misbehaving_app_costs_bounded_time_and_memory_and_is_reported_per_cas
     assert ran.seconds < case.seconds, f"{case.app}: {ran.seconds:.1f}s\n{output[-3000:]}"
     assert ran.peak_rss_mb < hostile.RSS_LIMIT_MB
     assert "Traceback" not in output and "INTERNALERROR" not in output, output[-3000:]
+    assert "Task was destroyed" not in output, output[-3000:]
     assert case.says in ran.stdout, ran.stdout[-3000:]
     cases = ran.report["cases"]
     assert isinstance(cases, list) and cases

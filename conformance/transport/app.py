@@ -111,12 +111,19 @@ def _body(chunks: list[bytes], end: Exception | None) -> Iterator[bytes]:
 class AppHost:
     """The app's event loop in a daemon thread, its lifespan around the run, and its exchanges.
 
-    ``name`` and ``flag`` say which app, in messages; ``timeout`` bounds the lifespan's startup and its
-    shutdown. A startup that fails, does not finish in time, or finds no ASGI 3 app is a
+    ``name`` and ``flag`` say which app, in messages; ``timeout`` (set by ``timeout_flag``) bounds the
+    lifespan's startup and its shutdown. A startup that fails, does not finish in time, or finds no ASGI 3 app is a
     :class:`UsageError`. Work is handed to the loop without waiting for it (``run_coroutine_threadsafe``),
     so an app that blocks its loop cannot block the run beyond each wait's bound."""
 
-    def __init__(self, app: Callable[..., Any], name: str, flag: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self,
+        app: Callable[..., Any],
+        name: str,
+        flag: str,
+        timeout: float = DEFAULT_TIMEOUT,
+        timeout_flag: str = "--timeout",
+    ) -> None:
         self.app = app
         self.name = name
         self.timeout = timeout
@@ -124,15 +131,30 @@ class AppHost:
         self.problem: str | None = None
         self._started, self._stop, self._stopped = asyncio.Event(), asyncio.Event(), asyncio.Event()
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name=f"app {name}", daemon=True)
+        self._thread = threading.Thread(target=self._serve, name=f"app {name}", daemon=True)
         self._thread.start()
         self._lifespan_task = asyncio.run_coroutine_threadsafe(self._lifespan(), self._loop)
         if not self._within(self._started.wait()):
-            self.close()
-            raise UsageError(f"{flag} {name}: its lifespan startup did not finish within {timeout:g}s (--timeout)")
+            self._stop_loop()  # no shutdown: the app never finished starting
+            raise UsageError(f"{flag} {name}: its lifespan startup did not finish within {timeout:g}s ({timeout_flag})")
         if self.problem:
             self.close()
             raise UsageError(f"{flag} {name}: {self.problem}")
+
+    def _serve(self) -> None:
+        """The loop's thread: run until stopped, then cancel what still runs and let it unwind (within the
+        timeout), as ``asyncio.run`` does."""
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_forever()
+        finally:
+            left = asyncio.all_tasks(self._loop)
+            for task in left:
+                task.cancel()
+            if left:
+                self._loop.run_until_complete(asyncio.wait(left, timeout=self.timeout))
+            self._loop.run_until_complete(self._loop.shutdown_asyncgens())
+            self._loop.close()
 
     async def _lifespan(self) -> None:
         """The ASGI lifespan: startup now, shutdown once :meth:`close` asks. An app that raises on the
@@ -212,13 +234,14 @@ class AppHost:
     def close(self) -> None:
         """The lifespan's shutdown, then the loop stopped: each within the timeout (a wedged loop is left
         to its daemon thread)."""
-        if self._loop.is_closed() or not self._thread.is_alive():
+        if not self._thread.is_alive():
             return
         self._within(self._shutdown())
+        self._stop_loop()
+
+    def _stop_loop(self) -> None:
         self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(self.timeout)
-        if not self._thread.is_alive():
-            self._loop.close()
+        self._thread.join(2 * self.timeout)  # the loop's own cleanup waits up to the timeout
 
     async def _shutdown(self) -> None:
         self._stop.set()
