@@ -112,9 +112,9 @@ class AppHost:
     """The app's event loop in a daemon thread, its lifespan around the run, and its exchanges.
 
     ``name`` and ``flag`` say which app, in messages; ``timeout`` (set by ``timeout_flag``) bounds the
-    lifespan's startup and its shutdown. A startup that fails, does not finish in time, or finds no ASGI 3 app is a
-    :class:`UsageError`. Work is handed to the loop without waiting for it (``run_coroutine_threadsafe``),
-    so an app that blocks its loop cannot block the run beyond each wait's bound."""
+    lifespan's startup and its shutdown. A startup that fails, does not finish in time, or finds no ASGI 3
+    app is a :class:`UsageError`. Work is handed to the loop without waiting for it
+    (``run_coroutine_threadsafe``), so an app that blocks its loop cannot hold the run past each bound."""
 
     def __init__(
         self,
@@ -133,7 +133,7 @@ class AppHost:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._serve, name=f"app {name}", daemon=True)
         self._thread.start()
-        self._lifespan_task = asyncio.run_coroutine_threadsafe(self._lifespan(), self._loop)
+        asyncio.run_coroutine_threadsafe(self._lifespan(), self._loop)  # runs until close() asks it to end
         if not self._within(self._started.wait()):
             self._stop_loop()  # no shutdown: the app never finished starting
             raise UsageError(f"{flag} {name}: its lifespan startup did not finish within {timeout:g}s ({timeout_flag})")
