@@ -21,8 +21,9 @@ def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_a_second_load_reads_the_cache_and_equals_a_fresh_parse(cache_home: Path, tmp_path: Path) -> None:
     first = load_scenarios([CATALOGUE], base=tmp_path)
-    entries = sorted(cache_home.glob("*.pickle"))
+    entries = sorted(cache_home.glob("scenario-*.pickle"))
     assert len(entries) == len(list(CATALOGUE.glob("*.yaml")))
+    assert len(list(cache_home.glob("setups-*.pickle"))) == 1  # the packaged shared setups
     second = load_scenarios([CATALOGUE], base=tmp_path)
     assert second == first
     shutil.rmtree(cache_home)
@@ -36,7 +37,7 @@ def test_an_edited_file_is_parsed_again(cache_home: Path, tmp_path: Path) -> Non
     copy = folder / source.name
     copy.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
     (before,) = {s.title for s in load_scenarios([folder], base=tmp_path, cached_under=folder)}
-    assert len(list(cache_home.glob("*.pickle"))) == 1
+    assert len(list(cache_home.glob("scenario-*.pickle"))) == 1
     copy.write_text(copy.read_text(encoding="utf-8").replace(f"title: {before}", "title: an edited title"), "utf-8")
     edited = load_scenarios([folder], base=tmp_path, cached_under=folder)
     assert {s.title for s in edited} == {"an edited title"}
@@ -46,7 +47,7 @@ def test_a_users_own_scenarios_are_never_copied_into_the_cache(cache_home: Path,
     own = tmp_path / "mine.yaml"
     own.write_text((CATALOGUE / "me-read.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     assert load_scenarios([own], base=tmp_path)
-    assert not cache_home.exists() or not list(cache_home.glob("*.pickle"))
+    assert not cache_home.exists() or not list(cache_home.glob("scenario-*.pickle"))
 
 
 def test_a_file_with_problems_is_never_stored_and_always_reported(cache_home: Path, tmp_path: Path) -> None:
@@ -56,12 +57,12 @@ def test_a_file_with_problems_is_never_stored_and_always_reported(cache_home: Pa
         with pytest.raises(ScenarioError) as raised:
             load_scenarios([bad], base=tmp_path, cached_under=tmp_path)
         assert any(p.startswith("bad.yaml:") for p in raised.value.problems)
-    assert not list(cache_home.glob("*.pickle"))
+    assert not list(cache_home.glob("scenario-*.pickle"))
 
 
 def test_a_damaged_entry_is_parsed_again_and_replaced(cache_home: Path, tmp_path: Path) -> None:
     first = load_scenarios([CATALOGUE / "me-read.yaml"], base=tmp_path)
-    (entry,) = cache_home.glob("*.pickle")
+    (entry,) = cache_home.glob("scenario-*.pickle")
     entry.write_bytes(b"not a pickle")
     assert load_scenarios([CATALOGUE / "me-read.yaml"], base=tmp_path) == first
     assert entry.read_bytes() != b"not a pickle"
@@ -76,7 +77,7 @@ def test_an_unwritable_cache_only_costs_the_parse(tmp_path: Path, monkeypatch: p
 
 def test_a_folder_others_may_write_into_is_never_read(cache_home: Path, tmp_path: Path) -> None:
     first = load_scenarios([CATALOGUE / "me-read.yaml"], base=tmp_path)
-    (entry,) = cache_home.glob("*.pickle")
+    (entry,) = cache_home.glob("scenario-*.pickle")
     planted = [replace(s, title="planted by someone else") for s in first]
     entry.write_bytes(pickle.dumps(planted[0]))
     assert {s.title for s in load_scenarios([CATALOGUE / "me-read.yaml"], base=tmp_path)} == {"planted by someone else"}
@@ -85,3 +86,15 @@ def test_a_folder_others_may_write_into_is_never_read(cache_home: Path, tmp_path
     cache_home.chmod(0o700)
     entry.chmod(0o666)  # the folder is private, the file is not
     assert load_scenarios([CATALOGUE / "me-read.yaml"], base=tmp_path) == first
+
+
+def test_setups_of_ones_own_are_never_stored_and_their_problems_always_reported(
+    cache_home: Path, tmp_path: Path
+) -> None:
+    setups = tmp_path / "setups.yaml"
+    setups.write_text("no-method:\n  - request: {method: DELETE}\n", encoding="utf-8")
+    for _ in range(2):
+        with pytest.raises(ScenarioError) as raised:
+            load_scenarios([CATALOGUE / "me-read.yaml"], base=tmp_path, setups=setups)
+        assert any("setups.yaml:2: " in p and "path" in p for p in raised.value.problems), raised.value.problems
+    assert not list(cache_home.glob("setups-*.pickle"))

@@ -5,10 +5,10 @@ A scenario of the packaged catalogue that parsed cleanly is stored (a user's own
 PINs: they are never copied) under ``$XDG_CACHE_HOME/graph-conformance/scenarios`` (or
 ``~/.cache/...``), named by the SHA-256 of: the file's text and display name, the known schema
 names, the shared setups and rules it was parsed with, and the package's own code and data (so an
-upgrade or an edited loader never reads an old entry). Files with problems are never stored: their
-messages always come from a fresh parse. A cache folder that cannot be read or written only costs
-the parse. Entries are pickles, so they are read only from a folder this user owns and no one else
-may write into.
+upgrade or an edited loader never reads an old entry). The packaged shared setups are kept the same
+way. Files with problems are never stored: their messages always come from a fresh parse. A cache
+folder that cannot be read or written only costs the parse. Entries are pickles, so they are read
+only from a folder this user owns and no one else may write into.
 """
 
 from __future__ import annotations
@@ -66,42 +66,62 @@ def _safe_folder(path: Path) -> bool:
 class ScenarioCache:
     """The cache for one load: the inputs every file of it shares (schemas, setups, rules) hashed once."""
 
-    def __init__(self, known_schemas: set[str] | None, setups: Any, rules: dict[str, Any] | None) -> None:
+    def __init__(self, known_schemas: set[str] | None, rules: dict[str, Any] | None) -> None:
         self.known_schemas = known_schemas
-        self.setups = setups
         self.rules = rules
-        shared = hashlib.sha256(_code_digest() + pickle.dumps(setups, protocol=5))
+        self.setups: Any = None
+        shared = hashlib.sha256(_code_digest())
         shared.update(json.dumps(None if known_schemas is None else sorted(known_schemas)).encode() + b"\0")
         shared.update(json.dumps(rules, sort_keys=True, default=repr).encode() + b"\0")
         self.shared = shared.digest()
         self.folder = folder()
 
-    def key(self, text: str, display: str) -> str:
-        """The entry name for one file: its text and display name, with the shared inputs."""
-        digest = hashlib.sha256(self.shared)
-        digest.update(text.encode() + b"\0" + display.encode())
-        return digest.hexdigest()
+    def load_setups(self, path: Path, packaged: Path, load: Callable[[Path], Any]) -> Any:
+        """``load(path)``: the shared setups the scenarios are parsed with; the packaged file's (its text is
+        part of the code's digest) from the cache when it was parsed before."""
+        from conformance.safeyaml import display_path  # the name its steps' messages give it
+
+        named = f"setups\0{display_path(path)}".encode()
+        entry = self.folder / f"setups-{hashlib.sha256(self.shared + named).hexdigest()}.pickle"
+        cached = _read(entry) if path.resolve() == packaged.resolve() else None
+        if cached is None:
+            cached = load(path)  # raises with the file's problems: never stored
+            if path.resolve() == packaged.resolve():
+                _store(entry, cached)
+        self.setups = cached
+        self.shared = hashlib.sha256(self.shared + pickle.dumps(cached, protocol=5)).digest()
+        return cached
 
     def parsed(
         self, text: str, display: str, parse: Callable[..., tuple[Scenario | None, list[str]]]
     ) -> tuple[Scenario | None, list[str]]:
         """``parse(text, display, known_schemas, setups, rules)``, from the cache when it was parsed before."""
-        entry = self.folder / f"{self.key(text, display)}.pickle"
-        if _safe_folder(self.folder):
-            try:
-                with entry.open("rb") as handle:
-                    if _private(os.fstat(handle.fileno())):  # the file opened, not the name checked
-                        scenario: Scenario = pickle.load(handle)
-                        return scenario, []
-            except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
-                pass
-        scenario_or_none, problems = parse(text, display, self.known_schemas, self.setups, self.rules)
-        if scenario_or_none is not None and not problems:
-            _store(entry, scenario_or_none)
-        return scenario_or_none, problems
+        digest = hashlib.sha256(self.shared)
+        digest.update(text.encode() + b"\0" + display.encode())
+        entry = self.folder / f"scenario-{digest.hexdigest()}.pickle"
+        scenario: Scenario | None = _read(entry)
+        if scenario is not None:
+            return scenario, []
+        scenario, problems = parse(text, display, self.known_schemas, self.setups, self.rules)
+        if scenario is not None and not problems:
+            _store(entry, scenario)
+        return scenario, problems
 
 
-def _store(entry: Path, scenario: Scenario) -> None:
+def _read(entry: Path) -> Any:
+    """What ``entry`` holds, when it is a private file of this user's in a private folder; else None."""
+    if not _safe_folder(entry.parent):
+        return None
+    try:
+        with entry.open("rb") as handle:
+            if _private(os.fstat(handle.fileno())):  # the file opened, not the name checked
+                return pickle.load(handle)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
+        pass
+    return None
+
+
+def _store(entry: Path, value: Any) -> None:
     temporary: str | None = None
     try:
         entry.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -109,7 +129,7 @@ def _store(entry: Path, scenario: Scenario) -> None:
             return  # another user's, or writable by others: never read, so never written
         handle, temporary = tempfile.mkstemp(dir=entry.parent, suffix=".partial")
         with os.fdopen(handle, "wb") as out:
-            pickle.dump(scenario, out, protocol=5)
+            pickle.dump(value, out, protocol=5)
         os.replace(temporary, entry)
     except (OSError, pickle.PicklingError, TypeError, AttributeError):
         if temporary is not None:

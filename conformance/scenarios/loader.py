@@ -627,10 +627,10 @@ def load_scenarios(
             files.append(path)
         else:
             problems.append(f"{path}: no such scenario file or folder")
-    shared = load_setups(setups)  # raises with every problem of the setups file
+    scenario_cache = ScenarioCache(known_schemas, rules)
+    shared = scenario_cache.load_setups(setups, SETUPS, load_setups)  # raises with every problem of the file
     scenarios: list[Scenario] = []
     seen: dict[str, str] = {}
-    scenario_cache = ScenarioCache(known_schemas, shared, rules)
     packaged = cached_under.resolve()
     for file in files:
         display = _display(file, base)
