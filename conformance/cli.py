@@ -256,7 +256,7 @@ def _run(args: argparse.Namespace) -> int:
     # the suite asserts nothing itself (the plugin fails cases with their violations): no module is
     # worth rewriting, and rewriting every plugin module costs a third of a second at startup
     pytest_args += ["-W", "ignore::pytest.PytestAssertRewriteWarning", "--assert=plain"]
-    pytest_args += [*_ISOLATION, *args.pytest_args]
+    pytest_args += [*_isolation(recording=args.record_mode is not None), *args.pytest_args]
     import pytest
 
     from conformance.plugin import StartedByRun
@@ -271,22 +271,16 @@ def _run(args: argparse.Namespace) -> int:
     return 2
 
 
-# The run is the suite and nothing else: the plugins it needs are named, none other installed in the
-# environment is loaded (one could reorder or re-run cases), no conftest.py of the folder it is started
-# in is read (the suite's own is loaded as a plugin), and pytest's end-of-session garbage collection,
-# a hunt for unraisable exceptions, is skipped.
-_ISOLATION = [
-    "--disable-plugin-autoload",
-    "-p",
-    "conformance.plugin",
-    "-p",
-    "pytest_recording.plugin",
-    "--noconftest",
-    "-p",
-    "conformance.suite.conftest",
-    "-p",
-    "no:unraisableexception",
-]
+def _isolation(recording: bool) -> list[str]:
+    """The run is the suite and nothing else: the plugins it needs are named (pytest-recording only when
+    cassettes are recorded or replayed, registered before the suite's fixtures that outrank its own),
+    none other installed in the environment is loaded (one could reorder or re-run cases), no
+    conftest.py of the folder it is started in is read (the suite's own is loaded as a plugin); pytest's
+    log capture (a failure shows its exchanges, not log lines) and its end-of-session garbage-collection
+    hunt for unraisable exceptions are left out."""
+    plugins = ["conformance.plugin", *(["pytest_recording.plugin"] if recording else []), "conformance.suite.conftest"]
+    left_out = ["no:unraisableexception", "no:logging"]
+    return ["--disable-plugin-autoload", "--noconftest", *(a for p in [*plugins, *left_out] for a in ("-p", p))]
 
 
 def _report(args: argparse.Namespace) -> int:
