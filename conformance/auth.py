@@ -10,6 +10,7 @@ the base URL) is handed to :func:`conformance.scrub.remember`, so no artefact sh
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Generator
 from typing import Any
 
@@ -40,6 +41,7 @@ class MsalAuth(httpx.Auth):
         self.settings = settings
         self._app: Any = None
         self._session: Any = None
+        self._lock = threading.Lock()  # one token request at a time (--workers): one device-code prompt
 
     def _application(self) -> Any:
         if self._app is not None:
@@ -102,7 +104,9 @@ class MsalAuth(httpx.Auth):
         return token
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = f"Bearer {self.token()}"
+        with self._lock:
+            token = self.token()
+        request.headers["Authorization"] = f"Bearer {token}"
         yield request
 
     def close(self) -> None:

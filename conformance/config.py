@@ -42,6 +42,7 @@ _TOKEN_FILE_LIMIT = 64 * 1024  # a bearer token is a few KiB at most
 _UNICODE_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
 PLACEHOLDER_TOKEN = "graph-conformance-placeholder-token"
 VIA_PYTEST, VIA_RUN = "pytest", "graph-conformance"  # whose flags a run was given: the plugin's or run's
+MAX_WORKERS = 32  # cases run at once: more only queue on the connection pool and the target's throttling
 
 
 @dataclass(frozen=True)
@@ -294,6 +295,14 @@ OPTIONS: tuple[Option, ...] = (
         "module:factory() to call a factory (instead of a base URL)",
         ini=True,
     ),
+    Option(
+        "workers",
+        "--graph-workers",
+        "cases run at once, each worker on its own user: generated ones on a loopback mock, on a live target "
+        "--user and the other --allowed-users (default: 1)",
+        default="1",
+        kind="int",
+    ),
 )
 
 
@@ -371,6 +380,7 @@ class Settings:
     report_html: Path | None = None
     report_markdown: Path | None = None
     app: str | None = None  # module:attr of an in-process ASGI app; base_url is then APP_ORIGIN
+    workers: int = 1  # cases run at once (conformance.workers)
 
     def flag(self, name: str) -> str:
         """The flag that sets ``name`` on the command line this run was given."""
@@ -670,6 +680,7 @@ def resolve(
         report_html=Path(raw["report_html"]) if raw["report_html"] else None,
         report_markdown=Path(raw["report_markdown"]) if raw["report_markdown"] else None,
         app=raw["app"] or None,
+        workers=_workers(raw["workers"], given_as["workers"]),
     )
     local = settings.is_loopback or settings.in_process  # a mock: its default users apply
     if base_url and not local and not raw["user"]:
@@ -685,4 +696,19 @@ def resolve(
             check_writable_file(given_as[name], getattr(settings, name))
     if record_mode not in (None, "none"):
         _writable_folder(given_as["cassette_dir"], settings.cassette_dir)
+    if settings.workers > 1:
+        from conformance.workers import worker_users
+
+        worker_users(settings)  # a live target needs a user per worker; cassettes are one case at a time
     return settings
+
+
+def _workers(value: Any, given_as: str) -> int:
+    """The number of workers: a whole number from 1 to :data:`MAX_WORKERS`."""
+    try:
+        workers = int(str(value).strip())
+    except ValueError:
+        workers = 0
+    if not 1 <= workers <= MAX_WORKERS:
+        raise UsageError(f"{given_as} {value!r}: give a whole number of workers from 1 to {MAX_WORKERS}")
+    return workers

@@ -26,9 +26,10 @@ if TYPE_CHECKING:
 
     from conformance.deviations import Deviation
     from conformance.report import CaseReport
-    from conformance.runner import CaseResult
+    from conformance.runner import CaseResult, Runner
     from conformance.scenarios import Scenario
     from conformance.schemas import SchemaSet
+    from conformance.workers import Outcome, Pool
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
 REPORT_KEY: pytest.StashKey[list[CaseReport]] = pytest.StashKey()
@@ -285,6 +286,8 @@ def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
     reproduce = f"graph-conformance run{target_flag} --api-version {versions} --user {settings.user}"
     if settings.record_mode:
         reproduce += f" --record-mode {settings.record_mode}"
+    if settings.workers > 1:
+        reproduce += f" --workers {settings.workers}"
     scenario_count = len({c.scenario.id for c in cases})
     lines = [
         f"graph-conformance: target {base_url} is {'an' if settings.in_process else 'a'} {settings.target_kind}; "
@@ -540,21 +543,84 @@ def _environment_proxy(url: str, loopback: bool) -> str | None:
     return proxy if "://" in proxy else f"http://{proxy}"
 
 
+def _runner(
+    config: pytest.Config,
+    settings: Settings,
+    client: httpx.Client,
+    schemas: SchemaSet,
+    stopping: Callable[[], bool] | None = None,
+) -> Runner:
+    """A runner for one case, acting on ``settings.user`` under the run's health, pins and guard."""
+    from conformance.guard import send_check
+    from conformance.runner import Runner
+    from conformance.transport import TargetHealth
+
+    return Runner(
+        client,
+        base_url=settings.base_url or "",
+        user=settings.user,
+        schemas=schemas,
+        retry_budget=settings.retry_budget,
+        send_clock=settings.record_mode is not None,
+        pins=config.stash.get(PINS_KEY, []),
+        timeout=settings.timeout,
+        max_response_bytes=settings.max_response_bytes,
+        health=config.stash.setdefault(HEALTH_KEY, TargetHealth()),
+        variables={name: getattr(settings, name) or "" for name in RUN_VARIABLES},
+        may_send=send_check(settings),
+        stopping=stopping,
+    )
+
+
+@pytest.fixture(scope="session")
+def graph_workers(
+    request: pytest.FixtureRequest, graph_settings: Settings, graph_client: httpx.Client, graph_schemas: SchemaSet
+) -> Iterator[Pool[Case] | None]:
+    """With ``--workers`` above 1: the worker threads running the selected cases (started by the first case);
+    stopped before the client closes. None otherwise: each case runs in its item."""
+    if graph_settings.workers == 1:
+        yield None
+        return
+    from conformance.transport import TargetHealth
+    from conformance.workers import Pool, run_case
+
+    config = request.config
+    health = config.stash.setdefault(HEALTH_KEY, TargetHealth())
+    cases = []
+    for item in request.session.items:
+        callspec = getattr(item, "callspec", None)
+        case = callspec.params.get("graph_case") if callspec is not None else None
+        if isinstance(case, Case) and item.get_closest_marker("skip") is None:
+            cases.append((item.nodeid, case))
+
+    def execute(case: Case, settings: Settings, stopping: Callable[[], bool]) -> Outcome:
+        runner = _runner(config, settings, graph_client, graph_schemas, stopping)
+        return run_case(case, settings, graph_client, health, runner)
+
+    pool = Pool(cases, graph_settings, execute, maxfail=config.option.maxfail or 0)
+    pool.start()
+    try:
+        yield pool
+    finally:
+        pool.stop()
+        pool.join()
+
+
 @pytest.fixture
 def graph_run(
     request: pytest.FixtureRequest,
     graph_settings: Settings,
     graph_client: httpx.Client,
     graph_schemas: SchemaSet,
+    graph_workers: Pool[Case] | None,
     vcr_cassette_dir: str,
     default_cassette_name: str,
 ) -> Callable[[Case], CaseResult]:
     """Run a case and fail the test with every violation it found."""
     from conformance import deviations, findings
-    from conformance.guard import CaseGuard, send_check
+    from conformance.guard import CaseGuard
     from conformance.recording import recorded_clock
     from conformance.report import CaseReport, failure_message
-    from conformance.runner import Runner
     from conformance.scenarios import utc_now
     from conformance.transport import TargetHealth
 
@@ -573,7 +639,7 @@ def graph_run(
         error = f"{message}; {problem}" if problem else message
         request.config.stash[REPORT_KEY].append(CaseReport(case.id, "interrupted", case.scenario, error=error))
 
-    def run(case: Case) -> CaseResult:
+    def serial(case: Case) -> CaseResult:
         __tracebackhide__ = True
         guard = CaseGuard(graph_client, graph_settings, case.scenario, case.version, graph_health)
         skip = None if graph_health.stop_reason else guard.before()
@@ -604,6 +670,30 @@ def graph_run(
         if held:  # a signal came while the tenant was put back: the run ends now that it is
             interrupted(case, f"interrupted ({held}) as it ended; its cleanup and restore ran", problem)
             raise KeyboardInterrupt(held)
+        return result
+
+    def parallel(pool: Pool[Case]) -> CaseResult:
+        """The outcome of this item's case from the workers, reported as :func:`serial` reports it."""
+        __tracebackhide__ = True
+        try:
+            done = pool.outcome(request.node.nodeid)
+        except KeyboardInterrupt:  # the cases in flight have ended, their cleanup and restore run
+            cause = request.config.stash.get(INTERRUPTED_KEY, "KeyboardInterrupt")
+            for stopped, problem in pool.interrupted:
+                interrupted(stopped, f"interrupted ({cause}) while it ran; its cleanup ran", problem)
+            raise
+        if done.skip:
+            pytest.skip(done.skip)
+        if done.failure:
+            pytest.fail(done.failure, pytrace=False)
+        if done.error is not None:
+            raise done.error
+        assert done.result is not None
+        return done.result
+
+    def run(case: Case) -> CaseResult:
+        __tracebackhide__ = True
+        result = serial(case) if graph_workers is None else parallel(graph_workers)
         request.node.stash[RESULT_KEY] = result
         if graph_settings.strict_drift:
             result.violations, result.notes = deviations.drift_as_violations(result.violations, result.notes)
@@ -626,20 +716,7 @@ def graph_run(
         if graph_settings.record_mode in ("none", "once", "new_episodes"):
             # these modes play back what a cassette holds: its requests must be rendered with its clock
             now = recorded_clock(Path(vcr_cassette_dir) / f"{default_cassette_name}.yaml") or now
-        runner = Runner(
-            graph_client,
-            base_url=graph_settings.base_url or "",
-            user=graph_settings.user,
-            schemas=graph_schemas,
-            retry_budget=graph_settings.retry_budget,
-            send_clock=graph_settings.record_mode is not None,
-            pins=request.config.stash.get(PINS_KEY, []),
-            timeout=graph_settings.timeout,
-            max_response_bytes=graph_settings.max_response_bytes,
-            health=graph_health,
-            variables={name: getattr(graph_settings, name) or "" for name in RUN_VARIABLES},
-            may_send=send_check(graph_settings),
-        )
+        runner = _runner(request.config, graph_settings, graph_client, graph_schemas)
         try:
             return runner.run(case.scenario, case.version, now)
         except ConformanceError as exc:  # e.g. no token could be had

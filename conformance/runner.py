@@ -153,6 +153,7 @@ class Runner:
         health: transport.TargetHealth | None = None,
         variables: dict[str, str] | None = None,
         may_send: Callable[[str, str], str | None] | None = None,
+        stopping: Callable[[], bool] | None = None,
     ) -> None:
         self.client = client
         self.base_url = base_url.rstrip("/")
@@ -168,6 +169,7 @@ class Runner:
         self.health = health if health is not None else transport.TargetHealth()  # shared by a run's cases
         self.may_send = may_send  # the live-tenant guard: why a request must not be sent, or None
         self.variables = dict(variables or {})  # template values the run provides, e.g. user_without_method
+        self.stopping = stopping  # on a worker thread: whether the run is interrupted (then only cleanup runs)
 
     def run(self, scenario: Scenario, version: str, now: datetime) -> CaseResult:
         """Run one case: setup, steps, then cleanup however they ended; nothing once the target is lost."""
@@ -181,6 +183,7 @@ class Runner:
         inside: bool | None = True  # the side of the case's bounds; None while an each's value is unbound
         try:
             for step in scenario.given:
+                self._stop_if_stopping()
                 problems = self._step(step, context, result, budget)
                 if any(isinstance(p, Violation) for p in problems):
                     failed = "; ".join(findings.text(p) for p in problems if isinstance(p, Violation))
@@ -192,6 +195,7 @@ class Runner:
                 except Unbound as exc:
                     raise SetupError(f"each: {exc}") from None
             for step in scenario.steps:
+                self._stop_if_stopping()
                 if _runs(step, inside):
                     self._step(step, context, result, budget, step.expectation(inside is not False))
         except NotApplicable as exc:
@@ -201,6 +205,11 @@ class Runner:
         finally:
             self._cleanup(scenario, context, result, budget, inside)
         return result
+
+    def _stop_if_stopping(self) -> None:
+        """On a worker thread, where no signal lands: the run's interruption, between two steps."""
+        if self.stopping is not None and self.stopping():
+            raise KeyboardInterrupt("the run is interrupted")
 
     def _cleanup(
         self, scenario: Scenario, context: Context, result: CaseResult, budget: list[float], inside: bool | None

@@ -8,6 +8,8 @@ must not be sent. It also keeps the run's total wait on Retry-After within its a
 
 from __future__ import annotations
 
+import threading
+
 UNREACHABLE_AFTER = 2  # consecutive transport failures that make the target unreachable
 UNREACHABLE_TOTAL = 4  # transport failures in one run that make the target unreachable, however spread
 THROTTLED_AFTER = 2  # consecutive answers still 429/503 after their retries that stop the run
@@ -43,9 +45,14 @@ class TargetHealth:
         self.throttled = 0  # answers still 429/503 after their retries, in a row
         self.throttling = False
         self.retry_slept = 0.0
+        self.lock = threading.Lock()  # the cases of a run with --workers count from several threads
 
     def failure(self, description: str) -> None:
         """A request got no complete answer."""
+        with self.lock:
+            self._failure(description)
+
+    def _failure(self, description: str) -> None:
         self.failures += 1
         self.total_failures += 1
         if self.unreachable is not None:
@@ -57,13 +64,14 @@ class TargetHealth:
 
     def answered(self, *, throttled: bool = False) -> None:
         """A request got an answer; ``throttled`` when it was still 429/503 after its retries."""
-        self.failures = 0
-        if throttled:
-            self.throttled += 1
-            if self.throttled >= self.throttled_after:
-                self.throttling = True
-        else:
-            self.throttled = 0
+        with self.lock:
+            self.failures = 0
+            if throttled:
+                self.throttled += 1
+                if self.throttled >= self.throttled_after:
+                    self.throttling = True
+            else:
+                self.throttled = 0
 
     def may_wait(self, seconds: float, run_allowance: float) -> bool:
         """Whether the run may still wait ``seconds`` on a Retry-After, within ``run_allowance`` in all."""
@@ -71,7 +79,8 @@ class TargetHealth:
 
     def waited(self, seconds: float) -> None:
         """Count a wait on Retry-After against the run's allowance."""
-        self.retry_slept += seconds
+        with self.lock:
+            self.retry_slept += seconds
 
     @property
     def stop_reason(self) -> str | None:
