@@ -603,7 +603,13 @@ def graph_workers(
         yield pool
     finally:
         pool.stop()
-        pool.join()
+        pool.join()  # the cases in flight end: an interrupted one runs its cleanup, its guard restores
+        from conformance.report import CaseReport
+
+        cause = config.stash.get(INTERRUPTED_KEY, "KeyboardInterrupt")
+        for case, problem in pool.interrupted:  # pytest makes no report for them
+            error = f"interrupted ({cause}) while it ran; its cleanup ran" + (f"; {problem}" if problem else "")
+            config.stash[REPORT_KEY].append(CaseReport(case.id, "interrupted", case.scenario, error=error))
 
 
 @pytest.fixture
@@ -675,13 +681,7 @@ def graph_run(
     def parallel(pool: Pool[Case]) -> CaseResult:
         """The outcome of this item's case from the workers, reported as :func:`serial` reports it."""
         __tracebackhide__ = True
-        try:
-            done = pool.outcome(request.node.nodeid)
-        except KeyboardInterrupt:  # the cases in flight have ended, their cleanup and restore run
-            cause = request.config.stash.get(INTERRUPTED_KEY, "KeyboardInterrupt")
-            for stopped, problem in pool.interrupted:
-                interrupted(stopped, f"interrupted ({cause}) while it ran; its cleanup ran", problem)
-            raise
+        done = pool.outcome(request.node.nodeid)  # interrupted: no case starts, those in flight end first
         if done.skip:
             pytest.skip(done.skip)
         if done.failure:

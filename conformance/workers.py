@@ -7,8 +7,8 @@ is a context variable, so per thread) under the same :class:`~conformance.transp
 
 What may run at once, decided by :class:`Pool` as each worker asks for its next case:
 
-- a case that changes the tenant-wide policy runs alone: every case before it (in collection order)
-  has ended before it starts, and none after it starts before it ends;
+- a case that changes the tenant-wide policy runs alone, with no other case in flight: the workers run
+  the other cases first, then these one after another (so they drain once, not at each of them);
 - a case that acts on the token's owner (``/me``) or needs the main user's UPN runs on worker 0,
   whose user that is (the reference mock's ``/me`` is its default user), so never beside another
   case on that user;
@@ -275,7 +275,7 @@ class Pool(Generic[C]):
                 if not mine:
                     return None
                 limit = self._limit()
-                chosen = self._startable([p for p in mine if p.index <= limit], worker)
+                chosen = self._startable([p for p in mine if p.index <= limit], worker, limit)
                 if chosen is not None:
                     self.pending.remove(chosen)
                     self.running[chosen.index] = chosen
@@ -283,20 +283,20 @@ class Pool(Generic[C]):
                 self.condition.wait()
             return None
 
-    def _startable(self, candidates: list[_Planned[C]], worker: int) -> _Planned[C] | None:
-        """The case among ``candidates`` that may start now: worker 0 takes the main user's cases first."""
+    def _startable(self, candidates: list[_Planned[C]], worker: int, limit: float) -> _Planned[C] | None:
+        """The case among ``candidates`` that may start now: worker 0 takes the main user's cases first; a case
+        that must run alone waits until no other case is in flight or left to start (so the workers drain once)."""
         if any(p.alone for p in self.running.values()):
             return None
-        barrier = min((p.index for p in self.pending if p.alone), default=len(self.keys))
-        first = self.pending[0].index
+        others_left = any(not p.alone and p.index <= limit for p in self.pending)
         for planned in sorted(candidates, key=lambda p: (worker == 0 and not p.main_user, p.index)):
-            if planned.alone and not self.running and planned.index == first:
+            if not planned.alone:
                 return planned
-            if not planned.alone and planned.index < barrier:
+            if not self.running and not others_left:
                 return planned
         return None
 
-    def _limit(self) -> int | float:
+    def _limit(self) -> float:
         """The last case that may start: with ``--maxfail`` reached, the failure that ends the run (or the
         item pytest already waits for, if that failure did not end it after all)."""
         if self.maxfail <= 0 or len(self.failed) < self.maxfail:
