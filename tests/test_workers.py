@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -15,13 +16,15 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
+from starlette.testclient import TestClient
 
 from conformance.config import DEFAULT_USER, DEFAULT_USER_UPN, DEFAULT_USER_WITHOUT_METHOD, resolve
-from conformance.mock import create_app
+from conformance.mock import MockOptions, create_app
 from conformance.mock.serve import BackgroundServer
 from conformance.workers import Outcome, Pool
 from tests.helpers import graph_conformance, outcomes
 from tests.mutants import BROKEN
+from tests.tlsproxy import GraphImpostor
 
 PYTEST_SUITE = [sys.executable, "-m", "pytest", "--pyargs", "conformance.suite", "-p", "no:cacheprovider", "-q"]
 MAIN_USER = {DEFAULT_USER.lower(), DEFAULT_USER_UPN.lower(), "me"}  # /me is the reference mock's default user
@@ -232,3 +235,34 @@ def test_the_plugin_option_runs_cases_on_workers(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout[-3000:]
     assert "--workers 3" in done.stdout and " passed" in last_line(done.stdout)
+
+
+def test_on_a_live_target_each_worker_acts_on_its_own_allow_listed_user_under_the_guard(tmp_path: Path) -> None:
+    tester, second, third = "tester@contoso.example", "second@contoso.example", "third@contoso.example"
+    token = "workers-drill-token-8c2f61d0"
+    with GraphImpostor(tmp_path, create_app(MockOptions(me_user=DEFAULT_USER))) as impostor:
+        app = impostor.mock.config.app
+        store = app.state.store
+        with TestClient(app, headers={"Authorization": "Bearer t"}) as client:  # third already has a method
+            dates = {"startDateTime": "2026-01-01T00:00:00Z", "expireDateTime": "2026-12-01T00:00:00Z"}
+            answer = client.put(f"/beta/users/{third}/authentication/qrCodePinMethod", json={"standardQRCode": dates})
+            assert answer.status_code == 201
+        with store.lock:
+            before = copy.deepcopy(store.methods), copy.deepcopy(store.policy)
+        flags = ["--allow-writes", "--allowed-users", f"{tester},{second},{third},me", "--allow-policy-writes"]
+        result = graph_conformance(
+            *("run", "--base-url", "https://graph.microsoft.com", "--user", tester, "--token", token),
+            *("--timeout", "20", "--workers", "3", *flags),
+            cwd=tmp_path,
+            env={**os.environ, **impostor.env()},
+            timeout=300,
+        )
+        writes = impostor.writes
+        with store.lock:
+            after = copy.deepcopy(store.methods), copy.deepcopy(store.policy)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert token not in result.stdout + result.stderr
+    written = {unquote(path.split("/")[3]).lower() for _, path in writes if path.split("/")[2].lower() == "users"}
+    assert written == {tester, second}  # third's existing method was never touched
+    assert f"user '{third}' already has a QR code + PIN method" in result.stdout
+    assert after == before  # every user's method and the policy as they were
