@@ -206,14 +206,17 @@ def test_no_case_starts_after_the_failure_that_ends_the_run() -> None:
                 *("--base-url", "https://192.0.2.1", "--user", "a@contoso.example", "--read-only"),
                 *("--workers", "3", "--allowed-users", "b@contoso.example,me"),
             ],
-            "--workers/--graph-workers 3 needs 3 users on 192.0.2.1 (not loopback), one per worker: --user and 2 "
-            "more in --allowed-users/--graph-allowed-users, which names 1 besides it",
+            "--workers 3 needs 3 users on 192.0.2.1 (not loopback), one per worker: --user and 2 more in "
+            "--allowed-users, which names 1 besides it and 'me'",
         ),
         (
             ["--base-url", "http://127.0.0.1:1", "--record-mode", "none", "--workers", "2"],
-            "--workers/--graph-workers 2 cannot go with --record-mode",
+            "--workers 2 cannot go with --record-mode",
         ),
-        (["--base-url", "http://127.0.0.1:1", "--workers", "0"], "give a whole number of workers from 1 to 32"),
+        (
+            ["--base-url", "http://127.0.0.1:1", "--workers", "0"],
+            "--workers '0': give a whole number of workers from 1 to 32",
+        ),
         (["--base-url", "http://127.0.0.1:1", "--workers", "many"], "give a whole number of workers from 1 to 32"),
     ],
 )
