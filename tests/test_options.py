@@ -57,6 +57,7 @@ def _samples(folder: Path) -> dict[str, Any]:
         "authority_host": "https://login.example.test",
         "token_file": str(token_file),
         "app": "tests.inprocess_apps:reference",
+        "workers": "3",  # on a live target, one user per worker: --user and the two --allowed-users
     }
     samples: dict[str, Any] = {}
     for option in OPTIONS:
