@@ -581,6 +581,7 @@ def graph_workers(
     if graph_settings.workers == 1:
         yield None
         return
+    from conformance.findings import NoteKind
     from conformance.transport import TargetHealth
     from conformance.workers import Pool, run_case
 
@@ -597,7 +598,13 @@ def graph_workers(
         runner = _runner(config, settings, graph_client, graph_schemas, stopping)
         return run_case(case, settings, graph_client, health, runner)
 
-    pool = Pool(cases, graph_settings, execute, maxfail=config.option.maxfail or 0)
+    def fails(outcome: Outcome) -> bool:
+        """Whether the item fails, as :func:`graph_run` judges it: with --strict-drift, drift fails it too."""
+        if outcome.fails or outcome.result is None or not graph_settings.strict_drift:
+            return outcome.fails
+        return any(note.kind == NoteKind.UNDOCUMENTED for note in outcome.result.notes)
+
+    pool = Pool(cases, graph_settings, execute, maxfail=config.option.maxfail or 0, fails=fails)
     pool.start()
     try:
         yield pool

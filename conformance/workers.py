@@ -177,11 +177,13 @@ class Pool(Generic[C]):
         settings: Settings,
         execute: Callable[[C, Settings, Callable[[], bool]], Outcome],
         maxfail: int = 0,
+        fails: Callable[[Outcome], bool] = lambda outcome: outcome.fails,
     ) -> None:
         self.users = worker_users(settings)
         self.settings = settings
         self.execute = execute  # (case, the worker's settings, whether the run is stopping) -> outcome
         self.maxfail = maxfail
+        self.fails = fails  # whether an outcome fails its item (what --maxfail counts)
         self.keys = {key: index for index, (key, _) in enumerate(cases)}
         self.cases = [case for _, case in cases]
         self.pending = [
@@ -263,7 +265,7 @@ class Pool(Generic[C]):
             with self.condition:
                 del self.running[planned.index]
                 self.done[planned.index] = outcome
-                if outcome.fails:
+                if self.fails(outcome):
                     bisect.insort(self.failed, planned.index)
                 self.condition.notify_all()
 

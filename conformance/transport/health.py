@@ -50,17 +50,14 @@ class TargetHealth:
     def failure(self, description: str) -> None:
         """A request got no complete answer."""
         with self.lock:
-            self._failure(description)
-
-    def _failure(self, description: str) -> None:
-        self.failures += 1
-        self.total_failures += 1
-        if self.unreachable is not None:
-            return
-        if self.failures >= self.unreachable_after:
-            self.unreachable = description
-        elif self.total_failures >= self.unreachable_total:
-            self.unreachable = f"{self.total_failures} transport failures in this run, the last: {description}"
+            self.failures += 1
+            self.total_failures += 1
+            if self.unreachable is not None:
+                return
+            if self.failures >= self.unreachable_after:
+                self.unreachable = description
+            elif self.total_failures >= self.unreachable_total:
+                self.unreachable = f"{self.total_failures} transport failures in this run, the last: {description}"
 
     def answered(self, *, throttled: bool = False) -> None:
         """A request got an answer; ``throttled`` when it was still 429/503 after its retries."""
