@@ -67,7 +67,7 @@ def main() -> None:
         with BackgroundServer(target) as server:
             wall, code, closing = one_run(server.url, workers, args.api_version, args.keyword)
         walls[workers] = wall
-        print(f"--workers {workers}: {wall:.1f} s, {target.requests} requests, exit {code}: {closing}")
+        print(f"--workers {workers}: {wall:.1f} s, {target.requests} requests, exit {code}: {closing}", flush=True)
     serial, parallel = walls[1], walls[args.workers]
     print(
         f"gain of --workers {args.workers} at {args.latency * 1000:g} ms per request "

@@ -298,8 +298,8 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "workers",
         "--graph-workers",
-        "cases run at once, each worker on its own user: generated ones on a loopback mock, on a live target "
-        "--user and the other --allowed-users (default: 1)",
+        "cases run at once, each worker on its own user: --user, then the other --allowed-users, then on a "
+        "loopback mock generated ones (default: 1)",
         default="1",
         kind="int",
     ),

@@ -1,7 +1,7 @@
 """``--workers N``: the selected cases run on N threads of the one pytest process, each on its own user.
 
-Worker 0 acts on the run's ``--user``; on a loopback mock the others act on generated users (fixed,
-valid GUIDs: a mock makes a user of any id), on a live target on the other ``--allowed-users``.
+Worker 0 acts on the run's ``--user``, the others on the other ``--allowed-users``; on a loopback mock
+the workers left act on generated users (fixed, valid GUIDs: the reference mock makes a user of any id).
 Every worker sends on the run's one bounded ``httpx.Client`` (thread-safe; each exchange's deadline
 is a context variable, so per thread) under the same :class:`~conformance.transport.TargetHealth`.
 
@@ -75,9 +75,9 @@ def worker_users(settings: Settings) -> tuple[str, ...]:
             f"{workers} {count} cannot go with --record-mode: cassettes are recorded and replayed one case at a "
             f"time; give {workers} 1 (the default)"
         )
-    if settings.base_url is None or settings.is_loopback:  # no target yet: the embedded mock, on loopback
-        return (settings.user, *(generated_user(n) for n in range(1, count)))
     others = [u for u in dict.fromkeys(settings.allowed_users) if u not in ("me", settings.user)]
+    if settings.base_url is None or settings.is_loopback:  # no target yet: the embedded mock, on loopback
+        others += [generated_user(n) for n in range(1, count)]
     if len(others) < count - 1:
         workers, user, allowed = (settings.flag(name) for name in ("workers", "user", "allowed_users"))
         raise UsageError(
