@@ -299,7 +299,7 @@ OPTIONS: tuple[Option, ...] = (
         "workers",
         "--graph-workers",
         "cases run at once, each worker on its own user: --user, then the other --allowed-users, then on a "
-        "loopback mock generated ones (default: 1)",
+        "mock (loopback or in-process) generated ones (default: 1)",
         default="1",
         kind="int",
     ),

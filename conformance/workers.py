@@ -1,7 +1,8 @@
 """``--workers N``: the selected cases run on N threads of the one pytest process, each on its own user.
 
-Worker 0 acts on the run's ``--user``, the others on the other ``--allowed-users``; on a loopback mock
-the workers left act on generated users (fixed, valid GUIDs: the reference mock makes a user of any id).
+Worker 0 acts on the run's ``--user``, the others on the other ``--allowed-users``; on a mock (loopback
+or in-process) the workers left act on generated users (fixed, valid GUIDs: the reference mock makes a
+user of any id).
 Every worker sends on the run's one bounded ``httpx.Client`` (thread-safe; each exchange's deadline
 is a context variable, so per thread) under the same :class:`~conformance.transport.TargetHealth`.
 
@@ -76,7 +77,7 @@ def worker_users(settings: Settings) -> tuple[str, ...]:
             f"time; give {workers} 1 (the default)"
         )
     others = [u for u in dict.fromkeys(settings.allowed_users) if u not in ("me", settings.user)]
-    if settings.base_url is None or settings.is_loopback:  # no target yet: the embedded mock, on loopback
+    if settings.base_url is None or settings.is_loopback or settings.in_process:  # a mock (none yet: the embedded)
         others += [generated_user(n) for n in range(1, count)]
     if len(others) < count - 1:
         workers, user, allowed = (settings.flag(name) for name in ("workers", "user", "allowed_users"))

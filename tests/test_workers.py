@@ -22,7 +22,7 @@ from conformance.config import DEFAULT_USER, DEFAULT_USER_UPN, DEFAULT_USER_WITH
 from conformance.mock import MockOptions, create_app
 from conformance.mock.serve import BackgroundServer
 from conformance.workers import Outcome, Pool
-from tests.helpers import graph_conformance, outcomes
+from tests.helpers import REPO, graph_conformance, outcomes
 from tests.mutants import BROKEN
 from tests.tlsproxy import GraphImpostor
 
@@ -51,10 +51,12 @@ class Recorder:
 
 
 def run_both(*args: str, tmp_path: Path, workers: int = 4) -> tuple[Any, Any]:
-    """``graph-conformance run ARGS`` serially and with ``workers``, each writing its JSON report."""
-    serial = graph_conformance("run", *args, "--report-json", tmp_path / "serial.json", cwd=tmp_path)
+    """``graph-conformance run ARGS`` serially and with ``workers``, each writing its JSON report; the repository
+    importable (``tests.inprocess_apps``)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    serial = graph_conformance("run", *args, "--report-json", tmp_path / "serial.json", cwd=tmp_path, env=env)
     parallel = graph_conformance(
-        "run", *args, "--workers", str(workers), "--report-json", tmp_path / "parallel.json", cwd=tmp_path
+        "run", *args, "--workers", str(workers), "--report-json", tmp_path / "parallel.json", cwd=tmp_path, env=env
     )
     return serial, parallel
 
@@ -91,6 +93,13 @@ def test_a_broken_mock_fails_the_same_cases_on_four_workers(name: str, tmp_path:
 def failed_lines(output: str) -> list[str]:
     """pytest's short summary of the failures: each case and the start of its message."""
     return [line for line in output.splitlines() if line.startswith("FAILED ")]
+
+
+def test_an_in_process_app_on_workers_fails_the_same_cases(tmp_path: Path) -> None:
+    serial, parallel = run_both("--app", "tests.inprocess_apps:pin_leaked", tmp_path=tmp_path)
+    assert (serial.returncode, parallel.returncode) == (1, 1), parallel.stdout[-3000:] + parallel.stderr
+    assert outcomes(tmp_path / "parallel.json") == outcomes(tmp_path / "serial.json")
+    assert failed_lines(parallel.stdout) == failed_lines(serial.stdout) != []
 
 
 def test_cases_run_concurrently_each_user_serially_and_policy_changes_alone(tmp_path: Path) -> None:
