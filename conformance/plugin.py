@@ -572,6 +572,16 @@ def _runner(
     )
 
 
+def _skipped(item: pytest.Item) -> bool:
+    """Whether pytest skips the item by its skip and skipif marks (the guard's refusals, a user's own marks)."""
+    from _pytest.skipping import evaluate_skip_marks
+
+    try:
+        return evaluate_skip_marks(item) is not None
+    except Exception:  # a condition pytest cannot evaluate: the item errors, its case must not run
+        return True
+
+
 @pytest.fixture(scope="session")
 def graph_workers(
     request: pytest.FixtureRequest, graph_settings: Settings, graph_client: httpx.Client, graph_schemas: SchemaSet
@@ -591,7 +601,7 @@ def graph_workers(
     for item in request.session.items:
         callspec = getattr(item, "callspec", None)
         case = callspec.params.get("graph_case") if callspec is not None else None
-        if isinstance(case, Case) and item.get_closest_marker("skip") is None:
+        if isinstance(case, Case) and not _skipped(item):
             cases.append((item.nodeid, case))
 
     def execute(case: Case, settings: Settings, stopping: Callable[[], bool]) -> Outcome:

@@ -279,3 +279,33 @@ def test_on_a_live_target_each_worker_acts_on_its_own_allow_listed_user_under_th
     assert written == {tester, second}  # third's existing method was never touched
     assert f"user '{third}' already has a QR code + PIN method" in result.stdout
     assert after == before  # every user's method and the policy as they were
+
+
+SKIPPER = """\
+import pytest
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "lifecycle" in item.nodeid:
+            item.add_marker(pytest.mark.skipif("1 + 1 == 2", reason="skipped by the user's own plugin"))
+"""
+
+
+def test_a_case_pytest_skips_by_a_users_own_mark_is_never_sent(tmp_path: Path) -> None:
+    (tmp_path / "skipper.py").write_text(SKIPPER)
+    sent = []
+    for workers in ("1", "4"):
+        target = Recorder(create_app())
+        with BackgroundServer(target) as server:
+            done = subprocess.run(
+                [*PYTEST_SUITE, "-p", "skipper", "--graph-base-url", server.url, "--graph-workers", workers],
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+        assert done.returncode == 0, done.stdout[-3000:]
+        assert " skipped" in last_line(done.stdout)
+        sent.append(len(target.requests))
+    assert sent[1] == sent[0]  # the skipped cases sent nothing on the workers either
