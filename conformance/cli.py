@@ -29,6 +29,7 @@ RECORD_MODE_HELP = "record cassettes, or replay them with 'none' (the network is
 # the settings of run that a $metadata audit uses: the target, its credentials, recording and the limits
 METADATA_OPTIONS = ("base_url", "api_version", "token", "token_file", "cassette_dir", "timeout", "max_response_bytes")
 REPEATED = {"scenarios": "PATH", "rules": "RULE"}  # the list settings of run given once per value
+SECRET_SETTINGS = ("token", "client_secret")  # handed to the plugin as objects: pytest's argv is logged and shown
 SPOOL_IN_MEMORY = 4 * 1024 * 1024  # a larger $metadata is spooled to a temporary file for the passes over bases
 SPOOL_CHUNK = 64 * 1024
 METADATA_TIMEOUT = "60"  # seconds for one $metadata exchange: real Graph's is tens of MB
@@ -235,9 +236,10 @@ def _run(args: argparse.Namespace) -> int:
         "--rootdir",
         os.getcwd(),
     ]
+    secrets = {name: given[name] for name in SECRET_SETTINGS if given.get(name)}
     for option in config.OPTIONS:
         value = given.get(option.name)
-        if value in (None, False, []):
+        if value in (None, False, []) or option.name in secrets:
             continue
         if option.kind == "flag":
             pytest_args.append(option.flag)
@@ -261,7 +263,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from conformance.plugin import StartedByRun
 
-    code = pytest.main(pytest_args, plugins=[StartedByRun()])
+    code = pytest.main(pytest_args, plugins=[StartedByRun(secrets)])
     if code == pytest.ExitCode.OK:
         return 0
     if code == pytest.ExitCode.TESTS_FAILED:

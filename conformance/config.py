@@ -606,9 +606,9 @@ def resolve(
     if raw["app"]:
         load_app(raw["app"], given_as["app"])  # imported now: a bad spec ends the run before anything is sent
         base_url = APP_ORIGIN
-    if raw["token_file"]:
-        if cli.get("token"):
-            raise UsageError(f"give {spelled['token']} or {given_as['token_file']}, not both")
+    if raw["token_file"] and cli.get("token") and _rank(given_as["token_file"]) == 0:
+        raise UsageError(f"give {spelled['token']} or {given_as['token_file']}, not both")
+    if raw["token_file"] and not cli.get("token"):  # a token given as a flag outranks a file named elsewhere
         raw["token"] = read_token_file(str(raw["token_file"]), given_as["token_file"])
     auth = raw["auth"] or ("token" if raw["token"] else "none")
     if auth == "token" and not raw["token"]:

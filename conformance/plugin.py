@@ -59,6 +59,7 @@ EMBEDDED_KEY = pytest.StashKey[str]()  # the URL of the embedded reference mock,
 DEVIATIONS_KEY: pytest.StashKey[list[Deviation]] = pytest.StashKey()  # --expect-deviations, read at collection
 MATCHED_KEY: pytest.StashKey[dict[int, Deviation]] = pytest.StashKey()  # a case's violations listed as expected
 VIA_KEY = pytest.StashKey[str]()  # whose flags the user typed: run's (set by StartedByRun) or, by default, pytest's
+SECRETS_KEY = pytest.StashKey[dict[str, str]]()  # the secrets run was given (StartedByRun), by setting name
 APP_KEY = pytest.StashKey[Any]()  # the in-process app's host (transport.app.AppHost), with --graph-app
 
 
@@ -71,10 +72,16 @@ class StartedByRun:
 
     run hands its settings on as the plugin's ``--graph-*`` flags; with this, messages name the flags the user
     typed (``--user``, not ``--graph-user``). A plugin object rather than a hidden option or an environment
-    variable: nobody can set it by accident, it shows in no ``--help``, and it leaks into no child process."""
+    variable: nobody can set it by accident, it shows in no ``--help``, and it leaks into no child process.
+    It also carries run's secrets, which pytest's own command line would show (``--debug`` logs it, and every
+    plugin reads it)."""
+
+    def __init__(self, secrets: dict[str, str] | None = None) -> None:
+        self.secrets = dict(secrets or {})  # the token and client secret: handed over here, never on argv
 
     def pytest_configure(self, config: pytest.Config) -> None:
         config.stash[VIA_KEY] = VIA_RUN
+        config.stash[SECRETS_KEY] = self.secrets
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -110,6 +117,8 @@ def _graph_settings(config: pytest.Config) -> Settings:
     if settings is not None:
         return settings
     cli = {o.name: config.getoption(_dest(o.flag)) for o in OPTIONS}
+    secrets: dict[str, str] = config.stash.get(SECRETS_KEY, {})
+    cli.update(secrets)  # given to run: as if typed, never on pytest's command line
     ini = {o.name: config.getini(f"graph_{o.name}") for o in OPTIONS if o.ini}
     record_mode = config.getoption("record_mode", default=None)
     via = config.stash.get(VIA_KEY, VIA_PYTEST)

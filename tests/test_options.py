@@ -320,3 +320,31 @@ def test_a_pytest_usage_error_after_a_double_dash_exits_2_with_pytests_message(t
 def test_a_setting_after_a_double_dash_is_refused(tmp_path: Path, arguments: list[str], message: str) -> None:
     result = graph_conformance(*arguments, cwd=tmp_path)
     assert (result.returncode, result.stderr) == (2, RUN_ERROR + message + "\n")
+
+
+CANARY_TOKEN = "canary-token-3f9a1c77e0d24b"
+
+
+@pytest.mark.parametrize("given", [["--token", CANARY_TOKEN], ["--token-file", "-"]], ids=["flag", "stdin"])
+def test_run_hands_its_token_to_the_plugin_off_pytests_command_line(tmp_path: Path, given: list[str]) -> None:
+    """pytest's argv is logged by --debug and read by every plugin: run's secrets never go there."""
+    result = graph_conformance(
+        "run", *given, "-k", "method-lifecycle", "--report-json", "report.json", "--", "--debug=debug.log",
+        cwd=tmp_path, stdin=CANARY_TOKEN + "\n", env=_environment(),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr
+    assert json.loads((tmp_path / "report.json").read_text())["settings"]["auth"] == "token"  # it was used
+    log = (tmp_path / "debug.log").read_text()
+    assert "--graph-token" not in log and "conformance.suite" in log  # the log holds the command line
+    for artefact in (log, result.stdout, result.stderr, (tmp_path / "report.json").read_text()):
+        assert CANARY_TOKEN not in artefact
+
+
+def test_a_token_flag_outranks_a_token_file_named_in_the_environment(tmp_path: Path) -> None:
+    result = graph_conformance(
+        "run", "--token", CANARY_TOKEN, "-k", "method-lifecycle", cwd=tmp_path,
+        env=_environment(GRAPH_ACCESS_TOKEN_FILE=str(tmp_path / "no-such-file")),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr
+    both = graph_conformance("run", "--token", CANARY_TOKEN, "--token-file", "x", cwd=tmp_path, env=_environment())
+    assert both.returncode == 2 and "give --token or --token-file, not both" in both.stderr
