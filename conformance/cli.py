@@ -30,6 +30,7 @@ RECORD_MODE_HELP = "record cassettes, or replay them with 'none' (the network is
 METADATA_OPTIONS = ("base_url", "api_version", "token", "token_file", "cassette_dir", "timeout", "max_response_bytes")
 REPEATED = {"scenarios": "PATH", "rules": "RULE"}  # the list settings of run given once per value
 SECRET_SETTINGS = ("token", "client_secret")  # handed to the plugin as objects: pytest's argv is logged and shown
+NO_AUTOLOAD = "PYTEST_DISABLE_PLUGIN_AUTOLOAD"
 SPOOL_IN_MEMORY = 4 * 1024 * 1024  # a larger $metadata is spooled to a temporary file for the passes over bases
 SPOOL_CHUNK = 64 * 1024
 METADATA_TIMEOUT = "60"  # seconds for one $metadata exchange: real Graph's is tens of MB
@@ -263,7 +264,15 @@ def _run(args: argparse.Namespace) -> int:
 
     from conformance.plugin import StartedByRun
 
-    code = pytest.main(pytest_args, plugins=[StartedByRun(secrets)])
+    autoload = os.environ.get(NO_AUTOLOAD)
+    os.environ[NO_AUTOLOAD] = "1"  # only the plugins _isolation names (the variable, not pytest 8.4's flag)
+    try:
+        code = pytest.main(pytest_args, plugins=[StartedByRun(secrets)])
+    finally:
+        if autoload is None:
+            del os.environ[NO_AUTOLOAD]
+        else:
+            os.environ[NO_AUTOLOAD] = autoload
     if code == pytest.ExitCode.OK:
         return 0
     if code == pytest.ExitCode.TESTS_FAILED:
@@ -282,7 +291,7 @@ def _isolation(recording: bool) -> list[str]:
     hunt for unraisable exceptions are left out."""
     plugins = ["conformance.plugin", *(["pytest_recording.plugin"] if recording else []), "conformance.suite.conftest"]
     left_out = ["no:unraisableexception", "no:logging"]
-    return ["--disable-plugin-autoload", "--noconftest", *(a for p in [*plugins, *left_out] for a in ("-p", p))]
+    return ["--noconftest", *(a for p in [*plugins, *left_out] for a in ("-p", p))]
 
 
 def _report(args: argparse.Namespace) -> int:

@@ -565,6 +565,17 @@ def _readable_file(flag: str, value: str) -> Path:
     return path
 
 
+MSAL_FLOWS = ("client-secret", "client-certificate", "device-code")
+
+
+def _msal_file(auth: str, flows: tuple[str, ...], flag: str, value: str | None) -> Path | None:
+    """A file an msal flow reads, checked readable when ``auth`` is one of the ``flows`` that read it (a
+    setting left in the environment for another flow costs nothing)."""
+    if not value:
+        return None
+    return _readable_file(flag, value) if auth in flows else Path(value)
+
+
 def _rank(given_as: str) -> int:
     """How a value was given, as precedence ranks it: 0 a flag, 1 an environment variable, 2 an ini key."""
     return 0 if given_as.startswith("-") else 2 if given_as.startswith("ini ") else 1
@@ -655,11 +666,11 @@ def resolve(
         tenant=raw["tenant"],
         client_id=raw["client_id"],
         client_secret=raw["client_secret"],
-        certificate=_readable_file(given_as["certificate"], raw["certificate"]) if raw["certificate"] else None,
+        certificate=_msal_file(auth, ("client-certificate",), given_as["certificate"], raw["certificate"]),
         certificate_thumbprint=raw["certificate_thumbprint"],
         authority_host=str(raw["authority_host"]).rstrip("/"),
         scope=raw["scope"],
-        ca_bundle=_readable_file(given_as["ca_bundle"], raw["ca_bundle"]) if raw["ca_bundle"] else None,
+        ca_bundle=_msal_file(auth, MSAL_FLOWS, given_as["ca_bundle"], raw["ca_bundle"]),
         read_only=bool(raw["read_only"]),
         allow_writes=bool(raw["allow_writes"]),
         allowed_users=allowed_users,

@@ -199,8 +199,8 @@ def load(path: Path, cases: Mapping[str, Iterable[str]], rules: Iterable[str], f
                 display,
                 line,
                 where,
-                f"still the placeholder --write-deviations writes{others}; replace each with why the deviation is "
-                "accepted (a ticket, the tenant's setting), or delete the entry",
+                f"still the placeholder reason of a written deviations file{others}; replace each with why the "
+                "deviation is accepted (a ticket, the tenant's setting), or delete the entry",
             )
         )
     if problems:
@@ -317,7 +317,8 @@ def render(entries: list[dict[str, str]], source: str) -> str:
         first = True
         for name in FIELDS:
             if name in entry:
-                lines.append(f"  {'- ' if first else '  '}{name}: {json.dumps(entry[name], ensure_ascii=False)}")
+                # JSON strings with ASCII escapes are YAML that reads back the same, control characters included
+                lines.append(f"  {'- ' if first else '  '}{name}: {json.dumps(entry[name], ensure_ascii=True)}")
                 first = False
     return "\n".join(lines) + "\n"
 

@@ -600,7 +600,7 @@ def graph_workers(
     if graph_settings.workers == 1:
         yield None
         return
-    from conformance.findings import NoteKind
+    from conformance import deviations
     from conformance.transport import TargetHealth
     from conformance.workers import Pool, run_case
 
@@ -608,20 +608,27 @@ def graph_workers(
     health = config.stash.setdefault(HEALTH_KEY, TargetHealth())
     cases = []
     for item in request.session.items:
-        callspec = getattr(item, "callspec", None)
-        case = callspec.params.get("graph_case") if callspec is not None else None
-        if isinstance(case, Case) and not _skipped(item):
+        case = _case_of(item)
+        if case is not None and not _skipped(item):
             cases.append((item.nodeid, case))
 
     def execute(case: Case, settings: Settings, stopping: Callable[[], bool]) -> Outcome:
         runner = _runner(config, settings, graph_client, graph_schemas, stopping)
         return run_case(case, settings, graph_client, health, runner)
 
-    def fails(outcome: Outcome) -> bool:
-        """Whether the item fails, as :func:`graph_run` judges it: with --strict-drift, drift fails it too."""
-        if outcome.fails or outcome.result is None or not graph_settings.strict_drift:
+    def fails(case: Case, outcome: Outcome) -> bool:
+        """Whether the item fails, as :func:`graph_run` judges it: with --strict-drift, drift fails it too, and a
+        case whose every violation is listed in --expect-deviations does not."""
+        result = outcome.result
+        if result is None or result.outcome not in ("passed", "failed") or outcome.failure or outcome.error:
             return outcome.fails
-        return any(note.kind == NoteKind.UNDOCUMENTED for note in outcome.result.notes)
+        violations = list(result.violations)
+        if graph_settings.strict_drift:
+            violations += deviations.drift_as_violations([], result.notes)[0]
+        if not violations:
+            return False
+        listed = config.stash.get(DEVIATIONS_KEY, [])
+        return len(deviations.judge(listed, case.id, case.scenario.tags, violations)) < len(violations)
 
     pool = Pool(cases, graph_settings, execute, maxfail=config.option.maxfail or 0, fails=fails)
     pool.start()
@@ -633,7 +640,9 @@ def graph_workers(
         from conformance.report import CaseReport
 
         cause = config.stash.get(INTERRUPTED_KEY, "KeyboardInterrupt")
-        for case, problem in pool.interrupted:  # pytest makes no report for them
+        stopped_by_interrupt = pool.interrupted_run or request.session.exitstatus == pytest.ExitCode.INTERRUPTED
+        # cases in flight when -x's failure ended the run are not reported, as a serial run never started them
+        for case, problem in pool.interrupted if stopped_by_interrupt or INTERRUPTED_KEY in config.stash else []:
             error = f"interrupted ({cause}) while it ran; its cleanup ran" + (f"; {problem}" if problem else "")
             config.stash[REPORT_KEY].append(CaseReport(case.id, "interrupted", case.scenario, error=error))
 

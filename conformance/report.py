@@ -76,7 +76,7 @@ class CaseReport:
         entry["tags"] = list(self.scenario.tags)
         entry["writes"] = self.scenario.writes
         entry["title"] = self.scenario.title
-        entry["rules"] = case_rules(self.scenario)
+        entry["rules"] = rules_of(self.scenario)
         return entry
 
 
@@ -100,15 +100,15 @@ def exchange_json(exchange: Exchange) -> dict[str, Any]:
     }
 
 
-def case_rules(scenario: Scenario) -> list[dict[str, Any]]:
+def rules_of(scenario: Scenario) -> list[dict[str, Any]]:
     """The rules of ``rules.yaml`` a scenario checks (its tags that name one): id, statement and cited pages."""
     from conformance.rules import load_rules
+    from conformance.selection import case_rules as rule_ids
 
     rules = load_rules()
     return [
         {"id": tag, "rule": rules[tag]["rule"], "docs": list(rules[tag].get("docs", []))}
-        for tag in scenario.tags
-        if tag in rules
+        for tag in rule_ids(scenario.tags, rules)
     ]
 
 

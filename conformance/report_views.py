@@ -311,13 +311,19 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#!|~])")
 _MARKDOWN_HTML = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 
 
+# what GitHub turns into a link by itself: a scheme's "://" or "www." (a zero-width space is put before
+# their last character, so a target's text never becomes a link)
+_AUTOLINK = re.compile(r"(?i)(?:[a-z][a-z0-9+.-]*:/|\bwww\.)")
+
+
 def _md(value: Any, limit: int = MARKDOWN_CELL) -> str:
     """A value as Markdown text: on one line, cut at ``limit`` characters, HTML's characters as entities
     and every other markup character escaped."""
     text = " ".join(str(value).split())
     if len(text) > limit:
         text = text[: limit - 1] + "…"
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text).translate(_MARKDOWN_HTML)
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", text).translate(_MARKDOWN_HTML)
+    return _AUTOLINK.sub(lambda m: m.group(0)[:-1] + "&#8203;" + m.group(0)[-1], escaped)  # no bare URL links
 
 
 def doc_markdown(citation: Any) -> str:

@@ -426,11 +426,10 @@ class Runner:
                 delay = float(2 ** (attempts - 1))
             if delay > budget[0]:
                 break
-            if not self.health.may_wait(delay, run_allowance):
+            if not self.health.reserve_wait(delay, run_allowance):
                 gave_up = f"an answer within the run's retry budget ({run_allowance:g}s)"
                 break
             budget[0] -= delay
-            self.health.waited(delay)
             self.sleep(delay)
         self.health.answered(throttled=answer.status in RETRY_STATUSES)
         exchange.status = answer.status

@@ -76,8 +76,17 @@ def worker_users(settings: Settings) -> tuple[str, ...]:
             f"{workers} {count} cannot go with --record-mode: cassettes are recorded and replayed one case at a "
             f"time; give {workers} 1 (the default)"
         )
-    others = [u for u in dict.fromkeys(settings.allowed_users) if u not in ("me", settings.user)]
-    if settings.base_url is None or settings.is_loopback or settings.in_process:  # a mock (none yet: the embedded)
+    mock = settings.base_url is None or settings.is_loopback or settings.in_process  # (none yet: the embedded one)
+    if not mock and count > 1 and "me" in settings.allowed_users:
+        workers, allowed = settings.flag("workers"), settings.flag("allowed_users")
+        raise UsageError(
+            f"{workers} {count} cannot go with 'me' in {allowed} on {settings.host} (not loopback): /me is the "
+            f"token's owner, who may be another worker's user; run the /me cases with {workers} 1"
+        )
+    # one user per worker, a user named twice (in any case: ids and UPNs are case-insensitive) counted once
+    distinct = {u.casefold(): u for u in reversed((settings.user, *settings.allowed_users)) if u != "me"}
+    others = [u for key, u in reversed(distinct.items()) if key != settings.user.casefold()]
+    if mock:
         others += [generated_user(n) for n in range(1, count)]
     if len(others) < count - 1:
         workers, user, allowed = (settings.flag(name) for name in ("workers", "user", "allowed_users"))
@@ -178,13 +187,13 @@ class Pool(Generic[C]):
         settings: Settings,
         execute: Callable[[C, Settings, Callable[[], bool]], Outcome],
         maxfail: int = 0,
-        fails: Callable[[Outcome], bool] = lambda outcome: outcome.fails,
+        fails: Callable[[C, Outcome], bool] = lambda case, outcome: outcome.fails,
     ) -> None:
         self.users = worker_users(settings)
         self.settings = settings
         self.execute = execute  # (case, the worker's settings, whether the run is stopping) -> outcome
         self.maxfail = maxfail
-        self.fails = fails  # whether an outcome fails its item (what --maxfail counts)
+        self.fails = fails  # whether a case's outcome fails its item (what --maxfail counts)
         self.keys = {key: index for index, (key, _) in enumerate(cases)}
         self.cases = [case for _, case in cases]
         self.pending = [
@@ -196,6 +205,7 @@ class Pool(Generic[C]):
         self.failed: list[int] = []  # indexes of the cases whose items fail, sorted
         self.demanded = -1  # the item pytest waits for: every item before it has been reported
         self.stopped = False
+        self.interrupted_run = False  # stopped by Ctrl-C or SIGTERM (not by -x's failure)
         self.broken: BaseException | None = None  # what ended a worker thread itself
         self.condition = threading.Condition()
         self.threads: list[threading.Thread] = []
@@ -225,6 +235,7 @@ class Pool(Generic[C]):
                     self.condition.wait(_WAIT)
                 return self.done[index]
         except KeyboardInterrupt:
+            self.interrupted_run = True
             self.stop()
             self.join()
             raise
@@ -266,7 +277,7 @@ class Pool(Generic[C]):
             with self.condition:
                 del self.running[planned.index]
                 self.done[planned.index] = outcome
-                if self.fails(outcome):
+                if self.fails(planned.case, outcome):
                     bisect.insort(self.failed, planned.index)
                 self.condition.notify_all()
 

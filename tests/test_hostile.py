@@ -503,9 +503,8 @@ def test_two_throttled_answers_in_a_row_stop_the_run_and_waits_are_capped() -> N
     assert health.stop_reason is None
     health.answered(throttled=True)
     assert health.stop_reason == "target keeps answering 429/503"
-    assert health.may_wait(6, 6) and not health.may_wait(6.5, 6)
-    health.waited(5)
-    assert health.may_wait(1, 6) and not health.may_wait(1.5, 6)
+    assert not health.reserve_wait(6.5, 6) and health.reserve_wait(5, 6)  # a refused wait is not counted
+    assert not health.reserve_wait(1.5, 6) and health.reserve_wait(1, 6) and not health.reserve_wait(0.5, 6)
 
 
 CLEANUP_TWICE = dedent(

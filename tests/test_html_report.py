@@ -413,7 +413,7 @@ def test_a_report_file_that_cannot_be_written_is_a_usage_error_before_the_run(tm
 
 
 def test_every_value_of_a_hostile_document_is_escaped() -> None:
-    evil = '"><script>alert(1)</script><img src=x onerror=alert(2)> |\n| injected | row |'
+    evil = '"><script>alert(1)</script><img src=x onerror=alert(2)> |\n| injected | row | https://evil.example www.evil.example'
     violation = {"kind": "status", "step": evil, "where": evil, "expected": evil, "got": evil, "doc": evil}
     exchange = {
         "step": evil,
@@ -450,6 +450,7 @@ def test_every_value_of_a_hostile_document_is_escaped() -> None:
     assert "<script" not in markdown and "<img" not in markdown and "](javascript" not in markdown
     assert "&lt;script&gt;alert\\(1\\)&lt;/script&gt;" in markdown  # shown as text
     assert all(line.count(" | ") == 3 for line in markdown.splitlines() if line.startswith("| "))  # no cell broke out
+    assert "https://evil" not in markdown and "www.evil" not in markdown  # GitHub would link them by itself
 
 
 @pytest.mark.parametrize(

@@ -43,7 +43,8 @@ def _code_digest() -> bytes:
     """The package's Python sources and data files (schema, setups, rules) with the interpreter version."""
     digest = hashlib.sha256(FORMAT + sys.version.encode())
     for path in sorted(PACKAGE.rglob("*")):
-        if path.suffix in (".py", ".json", ".yaml") and "catalogue" not in path.parts and path.is_file():
+        inside = path.relative_to(PACKAGE).parts  # where the package lies is nobody's business
+        if path.suffix in (".py", ".json", ".yaml") and "catalogue" not in inside and path.is_file():
             digest.update(path.relative_to(PACKAGE).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.digest()
 
@@ -116,7 +117,7 @@ def _read(entry: Path) -> Any:
         with entry.open("rb") as handle:
             if _private(os.fstat(handle.fileno())):  # the file opened, not the name checked
                 return pickle.load(handle)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
+    except Exception:  # unreadable, damaged or from another version: only costs the parse
         pass
     return None
 

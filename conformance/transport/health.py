@@ -26,7 +26,7 @@ class TargetHealth:
     ``unreachable``; after :data:`THROTTLED_AFTER` throttled answers in a row it is ``throttling``.
     Either is final for the run, and :attr:`stop_reason` says why nothing more is sent. A hung
     target so costs about two timeouts, an intermittently hung one about four. ``retry_slept`` is
-    the run's total wait on Retry-After, which :meth:`may_wait` caps.
+    the run's total wait on Retry-After, which :meth:`reserve_wait` caps.
     """
 
     def __init__(
@@ -70,14 +70,14 @@ class TargetHealth:
             else:
                 self.throttled = 0
 
-    def may_wait(self, seconds: float, run_allowance: float) -> bool:
-        """Whether the run may still wait ``seconds`` on a Retry-After, within ``run_allowance`` in all."""
-        return self.retry_slept + seconds <= run_allowance
-
-    def waited(self, seconds: float) -> None:
-        """Count a wait on Retry-After against the run's allowance."""
+    def reserve_wait(self, seconds: float, run_allowance: float) -> bool:
+        """Count a wait of ``seconds`` on a Retry-After against the run's allowance, when it fits within
+        ``run_allowance`` in all (checked and counted at once: workers wait at the same time); else False."""
         with self.lock:
+            if self.retry_slept + seconds > run_allowance:
+                return False
             self.retry_slept += seconds
+            return True
 
     @property
     def stop_reason(self) -> str | None:
