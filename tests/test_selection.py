@@ -140,7 +140,7 @@ def test_a_written_file_is_refused_until_its_reasons_are_filled_in(written: tupl
     assert result.returncode == 2
     first = next(i for i, line in enumerate(deviations.read_text().splitlines(), 1) if PLACEHOLDER_REASON in line)
     assert (
-        f"dev.yaml:{first}: $.deviations[0].reason: still the placeholder --write-deviations writes "
+        f"dev.yaml:{first}: $.deviations[0].reason: still the placeholder reason of a written deviations file "
         f"(and {entries - 1} more entries); replace each with why the deviation is accepted"
     ) in result.stderr
 

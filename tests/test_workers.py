@@ -276,7 +276,8 @@ def test_on_a_live_target_each_worker_acts_on_its_own_allow_listed_user_under_th
             assert answer.status_code == 201
         with store.lock:
             before = copy.deepcopy(store.methods), copy.deepcopy(store.policy)
-        flags = ["--allow-writes", "--allowed-users", f"{tester},{second},{third},me", "--allow-policy-writes"]
+        # no 'me': beside other workers on a live tenant it is refused (the token's owner may be a worker's user)
+        flags = ["--allow-writes", "--allowed-users", f"{tester},{second},{third}", "--allow-policy-writes"]
         result = graph_conformance(
             *("run", "--base-url", "https://graph.microsoft.com", "--user", tester, "--token", token),
             *("--timeout", "20", "--workers", "3", *flags),
