@@ -357,15 +357,14 @@ RUN_VARIABLES = {
 
 def _missing_requirement(settings: Settings, scenario: Scenario) -> str | None:
     """Why a scenario that uses a setting-provided run variable (derived from its templates) cannot run, or None."""
-    from conformance.scenarios import step_variables
+    from conformance.scenarios import scenario_variables
 
-    steps = (*scenario.given, *scenario.steps)
-    needs = {name for step in steps for name in step_variables(step)}
+    needs = scenario_variables(scenario)
     for name, what in RUN_VARIABLES.items():
         if name in needs and not getattr(settings, name):
             return f"it needs {what}: give {settings.flag(name)}"
     app_only = settings.auth in ("client-secret", "client-certificate")
-    if app_only and any(step.request.path.lower().startswith("/me/") for step in steps):
+    if app_only and scenario.through_me:
         return f"/me needs a delegated token, and {settings.flag('auth')} {settings.auth} gets an app-only one"
     return None
 

@@ -101,11 +101,9 @@ def worker_users(settings: Settings) -> tuple[str, ...]:
 def on_main_user(scenario: Scenario) -> bool:
     """Whether a scenario must act on the run's own user: it goes through /me (the token's owner) or needs
     ``{user_upn}`` (known for that user only)."""
-    from conformance.scenarios import step_variables
+    from conformance.scenarios import scenario_variables
 
-    steps = (*scenario.given, *scenario.steps, *scenario.cleanup)
-    through_me = any(step.request.path.strip("/").split("/")[0].lower() == "me" for step in steps)
-    return through_me or any("user_upn" in step_variables(step) for step in steps)
+    return scenario.through_me or "user_upn" in scenario_variables(scenario)
 
 
 def changes_policy(scenario: Scenario) -> bool:

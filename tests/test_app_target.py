@@ -38,6 +38,11 @@ def environment(**extra: str) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(paths), **extra}
 
 
+def spawn(command: list[str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """``command`` in a subprocess from ``cwd``, in :func:`environment`, its output kept."""
+    return subprocess.run(command, cwd=cwd, env=environment(), capture_output=True, text=True, timeout=timeout)
+
+
 def summary(output: str) -> str:
     found = SUMMARY.search(output)
     assert found is not None, output[-3000:]
@@ -77,21 +82,12 @@ def test_the_plugin_runs_an_app_in_process_with_the_network_blocked(tmp_path: Pa
     """Plain pytest, with pytest-recording blocking every connection (loopback too): in-process needs none."""
     blocked = ["--block-network", "--allowed-hosts=nothing.invalid", "-c", os.devnull, "--rootdir", str(tmp_path)]
     command = [sys.executable, "-m", "pytest", *SUITE, *blocked]
-    in_process = subprocess.run(
-        [*command, "--graph-app", f"{APPS}:reference", "-q"],
-        cwd=tmp_path,
-        env=environment(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    in_process = spawn([*command, "--graph-app", f"{APPS}:reference", "-q"], tmp_path, timeout=300)
     assert in_process.returncode == 0, in_process.stdout[-3000:]
     passed = re.match(r"graph-conformance: (\d+) passed, 0 failed, 0 errors, ", summary(in_process.stdout))
     assert passed is not None and int(passed[1]) >= 100, in_process.stdout[-3000:]
     # the same command against the embedded mock over loopback: the block is real
-    over_http = subprocess.run(
-        [*command, "-q", "-k", SOME_READS], cwd=tmp_path, env=environment(), capture_output=True, text=True, timeout=120
-    )
+    over_http = spawn([*command, "-q", "-k", SOME_READS], tmp_path)
     assert over_http.returncode == 1, over_http.stdout[-3000:]
 
 
@@ -118,14 +114,7 @@ AUDIT = dedent(
 def test_no_socket_is_bound_or_connected_in_process(target: list[str], tmp_path: Path) -> None:
     """Python's audit hook sees every bind and connect of an internet socket: none in-process, some over HTTP."""
     seen = tmp_path / "sockets"
-    result = subprocess.run(
-        [sys.executable, "-c", AUDIT, str(seen), "run", *target, "-k", SOME_READS],
-        cwd=REPO,
-        env=environment(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = spawn([sys.executable, "-c", AUDIT, str(seen), "run", *target, "-k", SOME_READS], REPO)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     events = seen.read_text().splitlines()
     if target:
@@ -188,14 +177,7 @@ def test_a_lifespan_startup_that_never_ends_is_bounded_by_the_timeout() -> None:
 
 
 def test_a_bad_spec_through_the_plugin_is_one_line_too(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", *SUITE, "--graph-app", f"{APPS}:startup_fails"],
-        cwd=tmp_path,
-        env=environment(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = spawn([sys.executable, "-m", "pytest", *SUITE, "--graph-app", f"{APPS}:startup_fails"], tmp_path)
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
         f"ERROR: --graph-app {APPS}:startup_fails: its lifespan startup failed: ConnectionError: database unreachable"
@@ -232,14 +214,7 @@ def test_the_app_is_imported_from_the_current_folder_by_the_console_script(tmp_p
     script = Path(sys.executable).with_name("graph-conformance")
     if not script.is_file():
         pytest.skip("the graph-conformance console script is not installed beside this Python")
-    result = subprocess.run(
-        [str(script), "run", "--app", "mymock:app", "-k", SOME_READS],
-        cwd=tmp_path,
-        env=environment(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = spawn([str(script), "run", "--app", "mymock:app", "-k", SOME_READS], tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "4 passed" in result.stdout
 
@@ -316,14 +291,7 @@ def run_misbehaving(case: Misbehaving, workdir: Path) -> Ran:
     command = [sys.executable, "-m", "conformance", "run", "--app", f"{APPS}:{case.app}", "--timeout", f"{TIMEOUT:g}"]
     command += ["--report-json", str(report), *(["-k", case.keyword] if case.keyword else [])]
     started = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, "-c", hostile._WRAPPER, str(rss), *command],
-        cwd=REPO,
-        env=environment(),
-        capture_output=True,
-        text=True,
-        timeout=case.seconds + 30,
-    )
+    done = spawn([sys.executable, "-c", hostile._WRAPPER, str(rss), *command], REPO, timeout=case.seconds + 30)
     seconds = time.monotonic() - started
     written = json.loads(report.read_text()) if report.is_file() else {}
     return Ran(done.returncode, seconds, int(rss.read_text()) / 1024, done.stdout, done.stderr, written)

@@ -188,7 +188,7 @@ def test_no_case_starts_after_the_failure_that_ends_the_run() -> None:
     do not run on, and that they do if pytest still asks for a later case)."""
     settings = resolve({"base_url": "http://127.0.0.1:1", "workers": "2"}, {})
     cases = [
-        (str(i), SimpleNamespace(scenario=SimpleNamespace(given=(), steps=(), cleanup=(), writes=False), id=str(i)))
+        (str(i), SimpleNamespace(scenario=SimpleNamespace(every_step=(), through_me=False, writes=False), id=str(i)))
         for i in range(100)
     ]
     started: list[str] = []

@@ -50,7 +50,14 @@ from conformance.scenarios.model import (
     Step,
 )
 from conformance.scenarios.pins import load_pins
-from conformance.scenarios.templates import Context, duration, fill, step_variables, template_names, utc_now
+from conformance.scenarios.templates import (
+    Context,
+    duration,
+    fill,
+    scenario_variables,
+    template_names,
+    utc_now,
+)
 
 __all__ = [
     "CATALOGUE",
@@ -72,7 +79,7 @@ __all__ = [
     "load_scenarios",
     "load_setups",
     "parse_scenario",
-    "step_variables",
+    "scenario_variables",
     "template_names",
     "utc_now",
 ]

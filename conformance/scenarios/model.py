@@ -173,3 +173,13 @@ class Scenario:
     def location(self) -> str:
         """``file:line`` of the scenario's id."""
         return f"{self.file}:{self.line}"
+
+    @property
+    def every_step(self) -> tuple[Step, ...]:
+        """Its given steps, steps and cleanup steps, in that order."""
+        return (*self.given, *self.steps, *self.cleanup)
+
+    @property
+    def through_me(self) -> bool:
+        """Whether a step of it goes through ``/me``: it acts on the token's owner."""
+        return any(step.request.path.strip("/").split("/")[0].lower() == "me" for step in self.every_step)

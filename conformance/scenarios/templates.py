@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from conformance.scenarios.model import OPERAND_KINDS, Step, alternatives, scenario_schema
+from conformance.scenarios.model import OPERAND_KINDS, Scenario, Step, alternatives, scenario_schema
 
 _TEMPLATE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 _ESCAPES = {"{{": "{", "}}": "}"}
@@ -69,6 +69,11 @@ def step_variables(step: Step) -> set[str]:
     operands = [a.operand for e in written for alt in alternatives(e) for a in alt.body if a.kind in OPERAND_KINDS]
     request = [step.request.path, step.request.headers, step.request.json]
     return {name for _, text in strings([request, operands]) for name in template_names(text)}
+
+
+def scenario_variables(scenario: Scenario) -> set[str]:
+    """The variables the templates of every step of ``scenario`` name."""
+    return {name for step in scenario.every_step for name in step_variables(step)}
 
 
 def names_a_time(name: str) -> bool:
